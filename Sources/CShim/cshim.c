@@ -1,0 +1,119 @@
+#define _GNU_SOURCE
+#include "cshim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/btrfs.h>
+
+ssize_t cb_copy_file_range(int fd_in, int fd_out, size_t len) {
+    return copy_file_range(fd_in, NULL, fd_out, NULL, len, 0);
+}
+
+int cb_ioctl_ptr(int fd, unsigned long request, void *arg) {
+    return ioctl(fd, request, arg);
+}
+
+int cb_ioctl_int(int fd, unsigned long request, unsigned long arg) {
+    return ioctl(fd, request, arg);
+}
+
+int cb_btrfs_space_info(int fd, struct cb_btrfs_space *out, int capacity) {
+    struct btrfs_ioctl_space_args probe = {0};
+    if (ioctl(fd, BTRFS_IOC_SPACE_INFO, &probe) < 0) return -errno;
+    uint64_t n = probe.total_spaces;
+    if (n == 0) return 0;
+    size_t bytes = sizeof(struct btrfs_ioctl_space_args) + n * sizeof(struct btrfs_ioctl_space_info);
+    struct btrfs_ioctl_space_args *args = calloc(1, bytes);
+    if (!args) return -ENOMEM;
+    args->space_slots = n;
+    if (ioctl(fd, BTRFS_IOC_SPACE_INFO, args) < 0) {
+        int e = errno;
+        free(args);
+        return -e;
+    }
+    int count = 0;
+    for (uint64_t i = 0; i < args->total_spaces && count < capacity; i++, count++) {
+        out[count].flags = args->spaces[i].flags;
+        out[count].total_bytes = args->spaces[i].total_bytes;
+        out[count].used_bytes = args->spaces[i].used_bytes;
+    }
+    free(args);
+    return count;
+}
+
+int cb_btrfs_device_bytes(int fd, uint64_t *size_bytes, uint64_t *allocated_bytes) {
+    struct btrfs_ioctl_fs_info_args fs = {0};
+    if (ioctl(fd, BTRFS_IOC_FS_INFO, &fs) < 0) return -errno;
+    uint64_t size = 0, used = 0, found = 0;
+    for (uint64_t id = 0; id <= fs.max_id && found < fs.num_devices; id++) {
+        struct btrfs_ioctl_dev_info_args dev = {0};
+        dev.devid = id;
+        if (ioctl(fd, BTRFS_IOC_DEV_INFO, &dev) < 0) {
+            if (errno == ENODEV) continue;
+            return -errno;
+        }
+        size += dev.total_bytes;
+        used += dev.bytes_used;
+        found++;
+    }
+    *size_bytes = size;
+    *allocated_bytes = used;
+    return 0;
+}
+
+struct child_report {
+    int stage;
+    int err;
+};
+
+static void child_fail(int fd, int stage) {
+    struct child_report r = { stage, errno };
+    ssize_t ignored = write(fd, &r, sizeof r);
+    (void)ignored;
+    _exit(127);
+}
+
+int cb_spawn_chroot(const char *root, char *const argv[], char *const envp[],
+                    int new_mount_ns, int stdin_fd, int stdout_fd, int stderr_fd,
+                    pid_t *pid, int *stage) {
+    int p[2];
+    *stage = CB_STAGE_NONE;
+    if (pipe2(p, O_CLOEXEC) < 0) { *stage = CB_STAGE_FORK; return errno; }
+    pid_t child = fork();
+    if (child < 0) {
+        int e = errno;
+        close(p[0]); close(p[1]);
+        *stage = CB_STAGE_FORK;
+        return e;
+    }
+    if (child == 0) {
+        close(p[0]);
+        if (new_mount_ns && unshare(CLONE_NEWNS) < 0) child_fail(p[1], CB_STAGE_UNSHARE);
+        if (chroot(root) < 0) child_fail(p[1], CB_STAGE_CHROOT);
+        if (chdir("/") < 0) child_fail(p[1], CB_STAGE_CHDIR);
+        if (stdin_fd >= 0 && dup2(stdin_fd, 0) < 0) child_fail(p[1], CB_STAGE_STDIO);
+        if (stdout_fd >= 0 && dup2(stdout_fd, 1) < 0) child_fail(p[1], CB_STAGE_STDIO);
+        if (stderr_fd >= 0 && dup2(stderr_fd, 2) < 0) child_fail(p[1], CB_STAGE_STDIO);
+        execve(argv[0], argv, envp);
+        child_fail(p[1], CB_STAGE_EXEC);
+    }
+    close(p[1]);
+    struct child_report r;
+    ssize_t n;
+    do { n = read(p[0], &r, sizeof r); } while (n < 0 && errno == EINTR);
+    close(p[0]);
+    if (n == (ssize_t)sizeof r) {
+        int status;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+        *stage = r.stage;
+        return r.err;
+    }
+    *pid = child;
+    return 0;
+}

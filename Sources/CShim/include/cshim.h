@@ -1,0 +1,60 @@
+// The C shim holds only what Swift cannot import or must not do itself:
+// - ioctl(2) is variadic, and variadic C functions do not import into Swift;
+// - the BTRFS_IOC_* request numbers are _IOWR() macros, which do not import,
+//   and btrfs_ioctl_space_args ends in a flexible array, which does not either;
+// - copy_file_range(2) is declared only under _GNU_SOURCE, which Swift's Glibc
+//   module is not built with, and <sys/xattr.h> is not part of that module;
+// - the child of fork() in a multi-threaded process may only make
+//   async-signal-safe calls, so the fork/unshare/chroot/exec sequence is C.
+#ifndef COWBENCH_CSHIM_H
+#define COWBENCH_CSHIM_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/loop.h>
+#include <sys/xattr.h>
+#include <sys/vfs.h>
+
+/// copy_file_range(2) from the current offsets. Returns bytes copied or -1 with errno.
+ssize_t cb_copy_file_range(int fd_in, int fd_out, size_t len);
+
+/// ioctl(2) with a pointer argument. Returns -1 and sets errno on failure.
+int cb_ioctl_ptr(int fd, unsigned long request, void *arg);
+/// ioctl(2) with an integer argument. Returns -1 and sets errno on failure.
+int cb_ioctl_int(int fd, unsigned long request, unsigned long arg);
+
+/// One row of BTRFS_IOC_SPACE_INFO: block-group type and profile flags, total and used bytes.
+struct cb_btrfs_space {
+    uint64_t flags;
+    uint64_t total_bytes;
+    uint64_t used_bytes;
+};
+
+/// Fills up to `capacity` rows; returns the number of rows, or -errno.
+int cb_btrfs_space_info(int fd, struct cb_btrfs_space *out, int capacity);
+
+/// Sums device size and allocated (chunk) bytes over every device of the
+/// filesystem (BTRFS_IOC_FS_INFO + BTRFS_IOC_DEV_INFO). Returns 0 or -errno.
+int cb_btrfs_device_bytes(int fd, uint64_t *size_bytes, uint64_t *allocated_bytes);
+
+/// Which step of cb_spawn_chroot failed in the child.
+enum cb_spawn_stage {
+    CB_STAGE_NONE = 0,
+    CB_STAGE_FORK = 1,
+    CB_STAGE_UNSHARE = 2,
+    CB_STAGE_CHROOT = 3,
+    CB_STAGE_CHDIR = 4,
+    CB_STAGE_STDIO = 5,
+    CB_STAGE_EXEC = 6,
+};
+
+/// fork(), then in the child: optionally unshare(CLONE_NEWNS), chroot(root),
+/// chdir("/"), dup2 the given descriptors onto 0/1/2 (-1 leaves one alone),
+/// and execve(argv[0]). Returns 0 once the exec has happened (a CLOEXEC pipe
+/// closes), with the child's pid in *pid. On failure returns the errno and
+/// sets *stage to the step that failed; a child that failed has been reaped.
+int cb_spawn_chroot(const char *root, char *const argv[], char *const envp[],
+                    int new_mount_ns, int stdin_fd, int stdout_fd, int stderr_fd,
+                    pid_t *pid, int *stage);
+
+#endif

@@ -1,0 +1,27 @@
+import Glibc
+
+/// Where drivers keep things under their root: `images/NAME` and
+/// `instances/ID`. Shared so the three drivers lay out the same way.
+enum DriverLayout {
+    static func prepareRoot(_ root: String, journal: ResourceJournal) throws {
+        guard FileSystem.isDirectory(root) else {
+            throw SyscallError("stat", path: root, errno: ENOENT, hint: "the driver root must be an existing directory")
+        }
+        for sub in ["images", "instances"] where !FileSystem.isDirectory(root + "/" + sub) {
+            try journal.record(.directory(root + "/" + sub))
+            try FileSystem.mkdir(root + "/" + sub, mode: 0o700)
+        }
+    }
+
+    static func makeImageDirectory(_ root: String, _ name: String, journal: ResourceJournal) throws -> String {
+        let dir = root + "/images/" + name
+        if FileSystem.exists(dir) {
+            throw DriverError("image \(name) is already prepared at \(dir); remove it first")
+        }
+        try journal.record(.directory(dir))
+        try FileSystem.mkdir(dir, mode: 0o755)
+        return dir
+    }
+
+    static func instancePath(_ root: String, _ id: String) -> String { root + "/instances/" + id }
+}

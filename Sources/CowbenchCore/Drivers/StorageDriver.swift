@@ -1,0 +1,111 @@
+import Glibc
+
+/// A copy-on-write storage driver: the thing that turns an image into many
+/// private, writable root filesystems.
+///
+/// The lifecycle, as a benchmark drives it:
+///
+/// ```swift
+/// let driver = try OverlayDriver(root: scratch.mountPoint, journal: journal)
+/// let image = try driver.prepare(layers)          // once per run
+/// for n in 0..<200 {
+///     let instance = try driver.create(id: "i\(n)", from: image)
+///     // start a process chrooted into instance.rootfs; it reads the image
+///     // and writes privately
+///     print(try driver.usage(of: instance))       // what this instance added
+///     try driver.destroy(instance)
+/// }
+/// try driver.remove(image)
+/// ```
+///
+/// Every driver keeps all of its state under `root`, records each mount,
+/// subvolume and directory in the journal before it creates it, and is
+/// described by `capabilities` so callers never branch on a driver's name.
+/// Instances and prepared images are plain values: a later process can
+/// destroy an instance created by an earlier one.
+public protocol StorageDriver: AnyObject, Sendable {
+    /// The name users type: `overlay`, `btrfs`, `copy`.
+    static var name: String { get }
+    static var capabilities: DriverCapabilities { get }
+
+    /// Opens the driver on `root`. Fails at once, naming the path, if `root`
+    /// cannot hold this driver (for example btrfs on ext4).
+    init(root: String, journal: ResourceJournal) throws
+
+    /// Turns image layers into the driver's own representation.
+    func prepare(_ image: ImageLayers) throws -> PreparedImage
+    /// A private, writable rootfs made from a prepared image.
+    func create(id: String, from image: PreparedImage) throws -> Instance
+    func destroy(_ instance: Instance) throws
+    /// Bytes and inodes that belong to this instance alone.
+    func usage(of instance: Instance) throws -> TreeUsage
+    func remove(_ image: PreparedImage) throws
+}
+
+/// What a driver can do, so harness, CLI and tests decide by capability.
+public struct DriverCapabilities: Sendable, Equatable {
+    /// What a first write to an image file copies.
+    public enum CopyGranularity: String, Sendable {
+        /// The whole file is copied up on the first write (overlayfs).
+        case file
+        /// Only the changed extents or tree blocks are copied (btrfs).
+        case extent
+        /// Nothing to copy: every instance already owns a full copy.
+        case fullCopy = "full-copy"
+    }
+
+    public var copyGranularity: CopyGranularity
+    /// Whether instances read image files through one shared page cache.
+    public var sharesPageCache: Bool
+    /// The deepest image the driver accepts.
+    public var maxLayers: Int
+    /// A filesystem `root` must be on, if the driver needs one.
+    public var requiredFilesystem: ScratchFilesystem.Kind?
+    /// What cowbench formats when it makes the scratch filesystem itself.
+    public var scratchFilesystem: ScratchFilesystem.Kind
+    /// Whether each instance is a mount that processes see in the mount table.
+    public var mountsInstances: Bool
+    /// Whether destroy leaves deferred work for the filesystem (btrfs cleaner).
+    public var deferredDestroyWork: Bool
+    /// A line for `cowbench drivers`.
+    public var summary: String
+}
+
+/// An image as an ordered list of layer directories, bottom layer first, in
+/// overlayfs's on-disk format: a character device 0/0 deletes the entry below
+/// and `trusted.overlay.opaque=y` on a directory hides everything below it.
+public struct ImageLayers: Sendable, Equatable {
+    public let name: String
+    public let layers: [String]
+
+    public init(name: String, layers: [String]) {
+        self.name = name
+        self.layers = layers
+    }
+}
+
+/// An image in a driver's own representation.
+public struct PreparedImage: Sendable, Equatable, Codable {
+    public let name: String
+    public let driver: String
+    /// The driver-owned directory that holds the representation.
+    public let path: String
+    public let layerCount: Int
+}
+
+/// One private rootfs.
+public struct Instance: Sendable, Equatable, Codable {
+    public let id: String
+    public let driver: String
+    public let image: String
+    /// Where a process should chroot.
+    public let rootfs: String
+    /// The driver-owned directory that holds everything of this instance.
+    public let path: String
+}
+
+/// A driver-level failure with a message that says what is actually wrong.
+public struct DriverError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

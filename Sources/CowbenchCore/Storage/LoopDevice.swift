@@ -1,0 +1,70 @@
+import CShim
+import Foundation
+import Glibc
+
+/// A loop device bound to a backing file with LO_FLAGS_AUTOCLEAR.
+///
+/// Autoclear is what `mount -o loop` uses: the kernel detaches the device by
+/// itself on its last close, so once the filesystem on it is unmounted and
+/// this object's descriptor is closed, nothing is left attached, even if
+/// cowbench is killed in between.
+public final class LoopDevice {
+    public let path: String
+    public let backingFile: String
+    private var fd: FileDescriptor?
+
+    /// Attaches `backingFile` to a free loop device.
+    public init(backingFile: String) throws {
+        let control = try FileDescriptor("/dev/loop-control", flags: O_RDWR)
+        let backing = try FileDescriptor(backingFile, flags: O_RDWR)
+        for _ in 0..<32 {
+            let n = cb_ioctl_int(control.raw, UInt(LOOP_CTL_GET_FREE), 0)
+            if n < 0 { throw SyscallError("ioctl(LOOP_CTL_GET_FREE)", path: "/dev/loop-control") }
+            let dev = "/dev/loop\(n)"
+            let loop = try FileDescriptor(dev, flags: O_RDWR)
+            var config = loop_config()
+            config.fd = UInt32(backing.raw)
+            config.info.lo_flags = UInt32(LO_FLAGS_AUTOCLEAR)
+            withUnsafeMutableBytes(of: &config.info.lo_file_name) { buf in
+                let name = Array(backingFile.utf8.prefix(buf.count - 1))
+                buf.copyBytes(from: name)
+            }
+            if cb_ioctl_ptr(loop.raw, UInt(LOOP_CONFIGURE), &config) == 0 {
+                path = dev
+                self.backingFile = backingFile
+                fd = loop
+                return
+            }
+            // Another process took the device between GET_FREE and CONFIGURE.
+            if Glibc.errno != EBUSY { throw SyscallError("ioctl(LOOP_CONFIGURE)", path: dev) }
+        }
+        throw SyscallError("ioctl(LOOP_CONFIGURE)", path: backingFile, errno: EBUSY,
+                           hint: "no loop device stayed free long enough")
+    }
+
+    /// Drops this process's reference; the kernel detaches the device once
+    /// nothing else (a mount) holds it.
+    public func release() { fd = nil }
+
+    /// The backing file the kernel reports for `device`, or nil if it is detached.
+    public static func currentBackingFile(of device: String) -> String? {
+        let sys = "/sys/block/\(Path.base(device))/loop/backing_file"
+        guard let s = try? FileSystem.read(sys) else { return nil }
+        let t = s.trimmingCharacters(in: .newlines)
+        return t.isEmpty ? nil : t
+    }
+
+    /// Detaches `device` only if it is still bound to `backingFile`, so a
+    /// device reused by someone else is never touched.
+    public static func detach(_ device: String, ifBackedBy backingFile: String) throws {
+        for _ in 0..<100 {
+            guard let current = currentBackingFile(of: device), current == backingFile else { return }
+            usleep(10_000) // autoclear runs when the last opener goes away
+        }
+        let fd = try FileDescriptor(device, flags: O_RDONLY)
+        if cb_ioctl_int(fd.raw, UInt(LOOP_CLR_FD), 0) != 0 && Glibc.errno != ENXIO {
+            throw SyscallError("ioctl(LOOP_CLR_FD)", path: device)
+        }
+    }
+}
+

@@ -1,0 +1,127 @@
+import Foundation
+import Glibc
+
+/// Something cowbench created on the host and must remove again.
+public enum Resource: Equatable, Sendable, CustomStringConvertible {
+    case directory(String)
+    case file(String)
+    case loop(device: String, backingFile: String)
+    case mount(String)
+    case subvolume(String)
+
+    public var description: String { fields.joined(separator: " ") }
+
+    var fields: [String] {
+        switch self {
+        case .directory(let p): ["dir", p]
+        case .file(let p): ["file", p]
+        case .loop(let d, let b): ["loop", d, b]
+        case .mount(let p): ["mount", p]
+        case .subvolume(let p): ["subvol", p]
+        }
+    }
+
+    init?(fields f: [String]) {
+        switch (f.first, f.count) {
+        case ("dir", 2): self = .directory(f[1])
+        case ("file", 2): self = .file(f[1])
+        case ("loop", 3): self = .loop(device: f[1], backingFile: f[2])
+        case ("mount", 2): self = .mount(f[1])
+        case ("subvol", 2): self = .subvolume(f[1])
+        default: return nil
+        }
+    }
+}
+
+/// An append-only record of what cowbench creates, written *before* each
+/// resource exists, so that a crash at any moment leaves a journal that names
+/// everything that might need removing, and nothing that is not cowbench's.
+///
+/// Lines are `+<TAB>kind<TAB>path…` when a resource is about to be created and
+/// `-<TAB>…` once it is gone. `teardown()` removes live resources newest first.
+public final class ResourceJournal: @unchecked Sendable {
+    public let path: String
+    private let lock = NSLock()
+    private var live: [Resource] = []
+    private let fd: FileDescriptor
+
+    /// Opens (or creates) the journal at `path` and replays what it recorded.
+    public init(path: String) throws {
+        try FileSystem.createDirectories(Path.parent(path))
+        self.path = path
+        fd = try FileDescriptor(path, flags: O_WRONLY | O_CREAT | O_APPEND, mode: 0o644)
+        live = try Self.replay(path)
+    }
+
+    /// Resources recorded and not yet released, oldest first.
+    public var resources: [Resource] { lock.withLock { live } }
+
+    public func record(_ r: Resource) throws {
+        try lock.withLock {
+            try append("+", r)
+            live.append(r)
+        }
+    }
+
+    public func release(_ r: Resource) throws {
+        try lock.withLock {
+            guard let i = live.lastIndex(of: r) else { return }
+            try append("-", r)
+            live.remove(at: i)
+        }
+    }
+
+    /// Removes every live resource, newest first. Keeps going past failures
+    /// and throws the first one at the end, so one stuck mount does not leave
+    /// the rest behind. Returns what it removed.
+    @discardableResult
+    public func teardown() throws -> [Resource] {
+        var removed: [Resource] = []
+        var firstError: Error?
+        for r in resources.reversed() {
+            do {
+                try Self.remove(r)
+                try release(r)
+                removed.append(r)
+            } catch {
+                firstError = firstError ?? error
+            }
+        }
+        if firstError == nil, resources.isEmpty { try? FileSystem.unlink(path) }
+        if let firstError { throw firstError }
+        return removed
+    }
+
+    /// Removes one resource if it still exists; removing a missing one is a no-op.
+    public static func remove(_ r: Resource) throws {
+        switch r {
+        case .mount(let target):
+            for m in Mounts.mounts(under: target) { try Mounts.unmount(m.mountPoint) }
+        case .loop(let device, let backing):
+            try LoopDevice.detach(device, ifBackedBy: backing)
+        case .file(let p):
+            if FileSystem.exists(p) { try FileSystem.unlink(p) }
+        case .directory(let p):
+            try TreeRemover.remove(p)
+        case .subvolume(let p):
+            if FileSystem.exists(p) { try BtrfsSubvolume.delete(p) }
+        }
+    }
+
+    private func append(_ op: String, _ r: Resource) throws {
+        let line = ([op] + r.fields).joined(separator: "\t") + "\n"
+        try Array(line.utf8).withUnsafeBytes { b in
+            _ = try retrying("write", path: path) { Glibc.write(fd.raw, b.baseAddress, b.count) }
+        }
+    }
+
+    private static func replay(_ path: String) throws -> [Resource] {
+        var live: [Resource] = []
+        for line in try FileSystem.read(path).split(separator: "\n") {
+            let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard let op = f.first, let r = Resource(fields: Array(f.dropFirst())) else { continue }
+            if op == "+" { live.append(r) } else if let i = live.lastIndex(of: r) { live.remove(at: i) }
+        }
+        return live
+    }
+}

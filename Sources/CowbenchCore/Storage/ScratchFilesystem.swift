@@ -1,0 +1,87 @@
+import Foundation
+import Glibc
+
+/// A filesystem made for one run: a sparse image file on a loop device,
+/// formatted and mounted under cowbench's state directory. Dedicated to the
+/// run, so statfs deltas on it belong to the run alone.
+///
+/// Every step is recorded in the journal before it happens, so `destroy()`
+/// (or a later cleanup from the journal) undoes exactly what was done.
+public final class ScratchFilesystem {
+    public enum Kind: String, Sendable, CaseIterable {
+        case ext4, btrfs
+    }
+
+    public let kind: Kind
+    public let directory: String
+    public let imagePath: String
+    public let mountPoint: String
+    public private(set) var loopDevice: String?
+    /// The mkfs command line and the mount options, for the run's CSVs.
+    public let mkfsArguments: [String]
+    public let mountOptions: String
+    private let journal: ResourceJournal
+
+    /// Creates, formats and mounts a scratch filesystem of `size` bytes in
+    /// `directory`, which must not exist yet.
+    public init(kind: Kind, size: UInt64, directory: String, journal: ResourceJournal) throws {
+        self.kind = kind
+        self.directory = directory
+        self.imagePath = directory + "/disk.img"
+        self.mountPoint = directory + "/mnt"
+        self.journal = journal
+        switch kind {
+        case .ext4:
+            // Lazy inode tables plus noinit_itable: no background zeroing that
+            // would fill the sparse image and disturb the measurements.
+            mkfsArguments = ["mkfs.ext4", "-q", "-F", "-m", "0", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1"]
+            mountOptions = "noinit_itable"
+        case .btrfs:
+            // mkfs defaults otherwise (single data, DUP metadata, not mixed).
+            mkfsArguments = ["mkfs.btrfs", "-q", "-f", "-K"]
+            mountOptions = ""
+        }
+        guard let mkfs = Command.find(mkfsArguments[0]) else {
+            throw SetupError("\(mkfsArguments[0]) not found; run scripts/setup.sh to install it")
+        }
+        do {
+            try journal.record(.directory(directory))
+            try FileSystem.mkdir(directory, mode: 0o700)
+            try journal.record(.file(imagePath))
+            let img = try FileDescriptor(imagePath, flags: O_RDWR | O_CREAT | O_EXCL, mode: 0o600)
+            try retrying("ftruncate", path: imagePath) { ftruncate(img.raw, off_t(size)) }
+            try FileSystem.mkdir(mountPoint, mode: 0o755)
+
+            let loop = try LoopDevice(backingFile: imagePath)
+            loopDevice = loop.path
+            try journal.record(.loop(device: loop.path, backingFile: imagePath))
+            try Command.run([mkfs] + mkfsArguments.dropFirst() + [loop.path])
+            try journal.record(.mount(mountPoint))
+            try Mounts.mount(source: loop.path, target: mountPoint, type: kind.rawValue,
+                             data: mountOptions.isEmpty ? nil : mountOptions)
+            loop.release()
+        } catch {
+            try? destroy()
+            throw error
+        }
+    }
+
+    public func stats() throws -> FilesystemStats { try FileSystem.statfs(mountPoint) }
+
+    /// Unmounts everything under the mount point, lets the loop device go,
+    /// and deletes the image and directory. Safe to call twice.
+    public func destroy() throws {
+        for r in [Resource.mount(mountPoint)]
+            + (loopDevice.map { [Resource.loop(device: $0, backingFile: imagePath)] } ?? [])
+            + [.file(imagePath), .directory(directory)] {
+            try ResourceJournal.remove(r)
+            try journal.release(r)
+        }
+    }
+}
+
+/// A problem with the host or the arguments, found before anything is created.
+public struct SetupError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

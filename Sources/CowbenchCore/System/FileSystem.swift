@@ -1,0 +1,191 @@
+import CShim
+import Glibc
+
+/// Space and inode figures from statfs(2), in bytes and inodes.
+public struct FilesystemStats: Sendable, Equatable {
+    public let type: UInt
+    public let blockSize: UInt64
+    public let totalBytes: UInt64
+    public let freeBytes: UInt64
+    public let availableBytes: UInt64
+    public let totalInodes: UInt64
+    public let freeInodes: UInt64
+
+    public var usedBytes: UInt64 { totalBytes &- freeBytes }
+    public var usedInodes: UInt64 { totalInodes &- freeInodes }
+
+    public static let btrfsMagic: UInt = 0x9123_683E
+    public static let ext4Magic: UInt = 0xEF53
+    public static let overlayMagic: UInt = 0x794C_7630
+    public static let tmpfsMagic: UInt = 0x0102_1994
+
+    /// A short name for the filesystem type, as `findmnt` would print it.
+    public var typeName: String {
+        switch type {
+        case Self.btrfsMagic: "btrfs"
+        case Self.ext4Magic: "ext4"
+        case Self.overlayMagic: "overlay"
+        case Self.tmpfsMagic: "tmpfs"
+        default: "0x" + String(type, radix: 16)
+        }
+    }
+}
+
+/// Typed, EINTR-safe wrappers for the path-level calls cowbench makes.
+/// Every failure throws a `SyscallError` naming the call and the path.
+public enum FileSystem {
+    public static func lstat(_ path: String) throws -> stat {
+        var st = stat()
+        try retrying("lstat", path: path) { Glibc.lstat(path, &st) }
+        return st
+    }
+
+    /// Whether anything (even a dangling symlink) exists at `path`.
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return Glibc.lstat(path, &st) == 0
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return fstatat(AT_FDCWD, path, &st, 0) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    public static func mkdir(_ path: String, mode: mode_t = 0o755) throws {
+        try retrying("mkdir", path: path) { Glibc.mkdir(path, mode) }
+    }
+
+    /// mkdir -p: creates missing parents; an existing directory is fine.
+    public static func createDirectories(_ path: String, mode: mode_t = 0o755) throws {
+        if isDirectory(path) { return }
+        let parent = Path.parent(path)
+        if parent != path { try createDirectories(parent, mode: mode) }
+        if Glibc.mkdir(path, mode) != 0 && Glibc.errno != EEXIST {
+            throw SyscallError("mkdir", path: path)
+        }
+    }
+
+    public static func statfs(_ path: String) throws -> FilesystemStats {
+        var s = CShim.statfs()
+        try retrying("statfs", path: path) { callStatfs(path, &s) }
+        let bsize = UInt64(s.f_bsize)
+        let type = UInt(bitPattern: Int(s.f_type))
+        let total = UInt64(s.f_blocks) * bsize
+        let free = UInt64(s.f_bfree) * bsize
+        let avail = UInt64(s.f_bavail) * bsize
+        return FilesystemStats(
+            type: type, blockSize: bsize, totalBytes: total, freeBytes: free, availableBytes: avail,
+            totalInodes: UInt64(s.f_files), freeInodes: UInt64(s.f_ffree))
+    }
+
+    public static func write(_ contents: String, to path: String, mode: mode_t = 0o644) throws {
+        try write(Array(contents.utf8), to: path, mode: mode)
+    }
+
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
+        let fd = try FileDescriptor(path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
+        try bytes.withUnsafeBytes { buf in
+            var off = 0
+            while off < buf.count {
+                let n = try retrying("write", path: path) {
+                    Glibc.write(fd.raw, buf.baseAddress! + off, buf.count - off)
+                }
+                off += n
+            }
+        }
+    }
+
+    public static func read(_ path: String) throws -> String {
+        let fd = try FileDescriptor(path, flags: O_RDONLY)
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = try retrying("read", path: path) { Glibc.read(fd.raw, &buf, buf.count) }
+            if n == 0 { break }
+            out.append(contentsOf: buf[0..<n])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// At most the first `bytes` bytes of a file.
+    public static func readPrefix(_ path: String, bytes: Int) throws -> [UInt8] {
+        let fd = try FileDescriptor(path, flags: O_RDONLY)
+        var buf = [UInt8](repeating: 0, count: bytes)
+        let n = try retrying("read", path: path) { Glibc.read(fd.raw, &buf, bytes) }
+        return Array(buf[0..<n])
+    }
+
+    /// Copies one regular file's data with copy_file_range(2).
+    public static func copyFile(_ source: String, to destination: String, mode: mode_t) throws {
+        let src = try FileDescriptor(source, flags: O_RDONLY)
+        let dst = try FileDescriptor(destination, flags: O_WRONLY | O_CREAT | O_EXCL, mode: mode)
+        while try retrying("copy_file_range", path: destination, { cb_copy_file_range(src.raw, dst.raw, 1 << 30) }) > 0 {}
+        try retrying("fchmod", path: destination) { fchmod(dst.raw, mode) }
+    }
+
+    /// Entry names in a directory, without `.` and `..`, sorted.
+    public static func list(_ path: String) throws -> [String] {
+        guard let dir = opendir(path) else { throw SyscallError("opendir", path: path) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let ent = readdir(dir) {
+            let name = withUnsafeBytes(of: ent.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    public static func rename(_ from: String, _ to: String) throws {
+        try retrying("rename", path: from) { Glibc.rename(from, to) }
+    }
+
+    public static func unlink(_ path: String) throws {
+        try retrying("unlink", path: path) { Glibc.unlink(path) }
+    }
+
+    public static func rmdir(_ path: String) throws {
+        try retrying("rmdir", path: path) { Glibc.rmdir(path) }
+    }
+
+    public static func getxattr(_ path: String, _ name: String) -> [UInt8]? {
+        var buf = [UInt8](repeating: 0, count: 256)
+        let n = lgetxattr(path, name, &buf, buf.count)
+        return n < 0 ? nil : Array(buf[0..<n])
+    }
+
+    public static func setxattr(_ path: String, _ name: String, _ value: [UInt8]) throws {
+        try retrying("lsetxattr", path: path) { lsetxattr(path, name, value, value.count, 0) }
+    }
+
+    /// A character device 0/0: overlayfs's whiteout, the "c 0,0" in `ls -l`.
+    public static func makeWhiteout(_ path: String) throws {
+        try retrying("mknod", path: path) { Glibc.mknod(path, S_IFCHR | 0o000, 0) }
+    }
+}
+
+// A top-level function, because inside FileSystem `statfs` names the method.
+private func callStatfs(_ path: String, _ buf: inout CShim.statfs) -> Int32 { statfs(path, &buf) }
+
+/// String path helpers; cowbench passes paths as Strings to the kernel as-is.
+public enum Path {
+    public static func join(_ parts: String...) -> String { join(parts) }
+
+    public static func join(_ parts: [String]) -> String {
+        var out = ""
+        for p in parts where !p.isEmpty {
+            if out.isEmpty { out = p; continue }
+            out = out.hasSuffix("/") ? out + p.drop(while: { $0 == "/" }) : out + "/" + p.drop(while: { $0 == "/" })
+        }
+        return out
+    }
+
+    public static func parent(_ path: String) -> String {
+        guard let i = path.lastIndex(of: "/") else { return "." }
+        return i == path.startIndex ? "/" : String(path[..<i])
+    }
+
+    public static func base(_ path: String) -> String {
+        guard let i = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: i)...])
+    }
+}

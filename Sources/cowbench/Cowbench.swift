@@ -1,0 +1,14 @@
+import ArgumentParser
+
+@main
+struct Cowbench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cowbench",
+        abstract: "Benchmark container storage drivers (overlay, btrfs, copy) on real kernel mounts.",
+        version: CowbenchVersion.string,
+        subcommands: [DriversCommand.self, InstanceCommand.self])
+}
+
+enum CowbenchVersion {
+    static let string = "0.1.0"
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import CowbenchCore
+import Foundation
+
+/// Options every subcommand shares.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .customLong("state-dir"),
+            help: "Where cowbench keeps images, scratch filesystems and journals (env COWBENCH_STATE_DIR).")
+    var stateDirectory: String = ProcessInfo.processInfo.environment["COWBENCH_STATE_DIR"] ?? "/var/lib/cowbench"
+
+    func validate() throws {
+        guard stateDirectory.hasPrefix("/") else {
+            throw ValidationError("--state-dir must be an absolute path, not '\(stateDirectory)'")
+        }
+    }
+
+    /// Fails early, before anything is created, when this process cannot mount.
+    func requirePrivilege() throws {
+        if let problem = HostCheck.privilegeProblem() { throw ValidationError(problem) }
+    }
+}
+
+/// Options for choosing where a driver runs.
+struct DriverRootOptions: ParsableArguments {
+    @Option(help: "Run on this existing directory instead of a scratch filesystem cowbench makes.")
+    var root: String?
+
+    @Option(name: .customLong("scratch-size"), help: "Size of the sparse scratch filesystem image (e.g. 4G).")
+    var scratchSize: String = "16G"
+
+    func validate() throws {
+        guard ByteSize.parse(scratchSize) != nil else {
+            throw ValidationError("--scratch-size '\(scratchSize)' is not a size; write e.g. 512M or 4G")
+        }
+        if let root, !root.hasPrefix("/") {
+            throw ValidationError("--root must be an absolute path, not '\(root)'")
+        }
+    }
+
+    var scratchBytes: UInt64 { ByteSize.parse(scratchSize)! }
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages cowbench needs. Idempotent: packages already
+# present are skipped, so running it twice does nothing the second time.
+set -euo pipefail
+
+packages=(
+  btrfs-progs       # mkfs.btrfs for scratch filesystems
+  libbtrfsutil-dev  # the btrfs driver's snapshot/delete calls
+  busybox-static    # the busybox image's /bin/sh
+  e2fsprogs         # mkfs.ext4 for overlay/copy scratch filesystems
+  util-linux        # losetup, findmnt (used by tests to check for leaks)
+  pkg-config
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "setup: all packages present" >&2
+fi
+
+# loop and overlay may be modules on some kernels; on this one they are built in.
+modprobe -q loop 2>/dev/null || true
+modprobe -q overlay 2>/dev/null || true
+modprobe -q btrfs 2>/dev/null || true
