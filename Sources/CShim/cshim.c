@@ -11,6 +11,10 @@
 #include <unistd.h>
 #include <linux/btrfs.h>
 
+int cb_syncfs(int fd) { return syncfs(fd); }
+
+int cb_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
 ssize_t cb_copy_file_range(int fd_in, int fd_out, size_t len) {
     return copy_file_range(fd_in, NULL, fd_out, NULL, len, 0);
 }

@@ -15,6 +15,10 @@
 #include <sys/xattr.h>
 #include <sys/vfs.h>
 
+/// syncfs(2) and pipe2(2): also _GNU_SOURCE-only.
+int cb_syncfs(int fd);
+int cb_pipe_cloexec(int fds[2]);
+
 /// copy_file_range(2) from the current offsets. Returns bytes copied or -1 with errno.
 ssize_t cb_copy_file_range(int fd_in, int fd_out, size_t len);
 

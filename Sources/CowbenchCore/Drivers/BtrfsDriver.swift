@@ -71,4 +71,12 @@ public final class BtrfsDriver: StorageDriver {
         try ResourceJournal.remove(.directory(image.path))
         try journal.release(.directory(image.path))
     }
+
+    /// A commit first: it wakes the cleaner, which otherwise waits for the
+    /// next periodic commit (seconds, not milliseconds).
+    public func settle() throws {
+        try BtrfsSubvolume.sync(root)
+        try BtrfsSubvolume.waitForCleaner(root)
+        try BtrfsSubvolume.sync(root)
+    }
 }

@@ -61,4 +61,6 @@ public final class CopyDriver: StorageDriver {
         try ResourceJournal.remove(.directory(image.path))
         try journal.release(.directory(image.path))
     }
+
+    public func settle() throws { try FileSystem.syncfs(root) }
 }

@@ -85,4 +85,6 @@ public final class OverlayDriver: StorageDriver {
         try ResourceJournal.remove(.directory(image.path))
         try journal.release(.directory(image.path))
     }
+
+    public func settle() throws { try FileSystem.syncfs(root) }
 }

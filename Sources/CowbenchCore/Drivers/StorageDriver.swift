@@ -15,6 +15,7 @@ import Glibc
 ///     print(try driver.usage(of: instance))       // what this instance added
 ///     try driver.destroy(instance)
 /// }
+/// try driver.settle()                             // deferred work, if any
 /// try driver.remove(image)
 /// ```
 ///
@@ -40,6 +41,9 @@ public protocol StorageDriver: AnyObject, Sendable {
     /// Bytes and inodes that belong to this instance alone.
     func usage(of instance: Instance) throws -> TreeUsage
     func remove(_ image: PreparedImage) throws
+    /// Waits for work a destroy deferred (btrfs's cleaner), so that space
+    /// figures read afterwards are final.
+    func settle() throws
 }
 
 /// What a driver can do, so harness, CLI and tests decide by capability.

@@ -107,6 +107,12 @@ public enum FileSystem {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Flushes the filesystem that holds `path`.
+    public static func syncfs(_ path: String) throws {
+        let fd = try FileDescriptor.directory(path)
+        try retrying("syncfs", path: path) { cb_syncfs(fd.raw) }
+    }
+
     /// At most the first `bytes` bytes of a file.
     public static func readPrefix(_ path: String, bytes: Int) throws -> [UInt8] {
         let fd = try FileDescriptor(path, flags: O_RDONLY)

@@ -1,0 +1,53 @@
+import CowbenchCore
+import Glibc
+import Testing
+
+extension KernelTests {
+    @Suite struct DriverErrors {
+        @Test func btrfsOnExt4FailsAtOnceNamingThePath() throws {
+            try DriverFixture.with(DriverFactory(CopyDriver.self)) { f in
+                let error = #expect(throws: DriverError.self) {
+                    try BtrfsDriver(root: f.scratch.mountPoint, journal: f.journal)
+                }
+                #expect(error?.description.contains(f.scratch.mountPoint) == true)
+                #expect(error?.description.contains("is ext4") == true)
+            }
+        }
+
+        /// mount(8) would say "special device overlay does not exist"; we name the directory.
+        @Test func overlayMountFailureNamesTheMissingDirectory() throws {
+            try DriverFixture.with(DriverFactory(OverlayDriver.self)) { f in
+                let layers = try f.image("gone", [[.file("a", "a")], [.file("b", "b")]])
+                let image = try f.driver.prepare(layers)
+                try TreeRemover.remove(image.path + "/0")
+                let error = #expect(throws: SyscallError.self) { try f.driver.create(id: "x", from: image) }
+                #expect(error?.call == "mount")
+                #expect(error?.description.contains("lowerdir #2") == true)
+                #expect(error?.description.contains(image.path + "/0 does not exist") == true)
+                #expect(!FileSystem.exists(f.scratch.mountPoint + "/instances/x"), "a failed create leaves nothing")
+                try FileSystem.mkdir(image.path + "/0")
+                try f.driver.remove(image)
+            }
+        }
+
+        @Test func tooManyLayersForOverlayIsRefused() throws {
+            try DriverFixture.with(DriverFactory(OverlayDriver.self)) { f in
+                let layers = ImageLayers(name: "deep", layers: Array(repeating: f.state, count: 501))
+                let error = #expect(throws: DriverError.self) { try f.driver.prepare(layers) }
+                #expect(error?.description.contains("501 layers") == true)
+            }
+        }
+
+        @Test func removerRefusesToCrossAMount() throws {
+            try DriverFixture.with(DriverFactory(OverlayDriver.self)) { f in
+                let image = try f.driver.prepare(try f.image("m", [[.file("keep", "k")]]))
+                let a = try f.driver.create(id: "a", from: image)
+                let error = #expect(throws: SyscallError.self) { try TreeRemover.remove(a.path) }
+                #expect(error?.errno == EXDEV)
+                #expect(Look.read(image.path + "/0", "keep") == "k", "the image layer under the mount survived")
+                try f.driver.destroy(a)
+                try f.driver.remove(image)
+            }
+        }
+    }
+}
