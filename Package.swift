@@ -10,6 +10,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         // libbtrfsutil from Debian's libbtrfsutil-dev (scripts/setup.sh installs it).
@@ -19,10 +21,19 @@ let package = Package(
         // flexible-array structs, and the async-signal-safe child after fork.
         .target(name: "CShim"),
         .target(name: "CowbenchCore", dependencies: ["CShim", "CBtrfsUtil"]),
+        // Timing and statistics; knows nothing of output formats.
+        .target(name: "CowbenchHarness", dependencies: [
+            "CowbenchCore", .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
+        // Pure functions from results to bytes, one format per file; no I/O.
+        .target(name: "CowbenchExport", dependencies: [
+            "CowbenchHarness", .product(name: "CSV", package: "CSV.swift"),
+        ]),
         .executableTarget(name: "cowbench", dependencies: [
-            "CowbenchCore",
+            "CowbenchCore", "CowbenchHarness", "CowbenchExport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CowbenchCoreTests", dependencies: ["CowbenchCore"]),
+        .testTarget(name: "CowbenchHarnessTests", dependencies: ["CowbenchHarness", "CowbenchExport"]),
     ]
 )

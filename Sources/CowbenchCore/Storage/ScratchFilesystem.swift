@@ -45,6 +45,7 @@ public final class ScratchFilesystem {
             throw SetupError("\(mkfsArguments[0]) not found; run scripts/setup.sh to install it")
         }
         do {
+            try FileSystem.createDirectories(Path.parent(directory))
             try journal.record(.directory(directory))
             try FileSystem.mkdir(directory, mode: 0o700)
             try journal.record(.file(imagePath))

@@ -1,0 +1,45 @@
+import CShim
+import Glibc
+
+/// btrfs's own space accounting, read with BTRFS_IOC_SPACE_INFO and the
+/// device info ioctls, not by parsing `btrfs filesystem df`. All bytes.
+public struct BtrfsSpace: Sendable, Equatable {
+    public var dataUsed: UInt64 = 0, dataTotal: UInt64 = 0
+    public var metadataUsed: UInt64 = 0, metadataTotal: UInt64 = 0
+    public var systemUsed: UInt64 = 0, systemTotal: UInt64 = 0
+    public var globalReserveUsed: UInt64 = 0, globalReserveTotal: UInt64 = 0
+    /// Device bytes not yet allocated to any chunk: where new metadata chunks come from.
+    public var unallocated: UInt64 = 0
+    public var deviceSize: UInt64 = 0
+
+    // Block-group type bits from <linux/btrfs_tree.h>.
+    static let data: UInt64 = 1 << 0, system: UInt64 = 1 << 1, metadata: UInt64 = 1 << 2
+    static let globalReserve: UInt64 = 1 << 49
+
+    public static func read(_ path: String) throws -> BtrfsSpace {
+        let fd = try FileDescriptor(path, flags: O_RDONLY | O_DIRECTORY)
+        var rows = [cb_btrfs_space](repeating: cb_btrfs_space(), count: 32)
+        let n = cb_btrfs_space_info(fd.raw, &rows, Int32(rows.count))
+        if n < 0 { throw SyscallError("ioctl(BTRFS_IOC_SPACE_INFO)", path: path, errno: -n) }
+        var s = BtrfsSpace()
+        for r in rows.prefix(Int(n)) {
+            if r.flags & globalReserve != 0 {
+                s.globalReserveTotal += r.total_bytes; s.globalReserveUsed += r.used_bytes
+            } else if r.flags & data != 0 && r.flags & metadata != 0 {
+                s.dataTotal += r.total_bytes; s.dataUsed += r.used_bytes // mixed block groups
+            } else if r.flags & data != 0 {
+                s.dataTotal += r.total_bytes; s.dataUsed += r.used_bytes
+            } else if r.flags & metadata != 0 {
+                s.metadataTotal += r.total_bytes; s.metadataUsed += r.used_bytes
+            } else if r.flags & system != 0 {
+                s.systemTotal += r.total_bytes; s.systemUsed += r.used_bytes
+            }
+        }
+        var size: UInt64 = 0, allocated: UInt64 = 0
+        let rc = cb_btrfs_device_bytes(fd.raw, &size, &allocated)
+        if rc < 0 { throw SyscallError("ioctl(BTRFS_IOC_DEV_INFO)", path: path, errno: -rc) }
+        s.deviceSize = size
+        s.unallocated = size &- allocated
+        return s
+    }
+}

@@ -1,0 +1,109 @@
+import CowbenchCore
+
+/// What the process inside each instance does, by name, with parameters.
+public enum Workload: Sendable, Equatable, CustomStringConvertible {
+    /// `/bin/true`: pure start-up.
+    case start
+    /// Create `files` small files in /tmp.
+    case write(files: Int)
+    /// Change one byte in each of `count` large image files: overlay copies
+    /// the whole file up, btrfs only the changed extent.
+    case copyUp(count: Int)
+    /// Remove `count` image files (whiteouts on overlay).
+    case delete(count: Int)
+    /// A blend: write, then copy-up, then delete.
+    case mixed(files: Int, count: Int)
+
+    public static let names = ["start", "write", "copy-up", "delete", "mixed"]
+
+    public init(name: String, files: Int = 100, count: Int = 4) throws {
+        switch name {
+        case "start": self = .start
+        case "write": self = .write(files: files)
+        case "copy-up": self = .copyUp(count: count)
+        case "delete": self = .delete(count: count)
+        case "mixed": self = .mixed(files: files, count: count)
+        default: throw SetupError("unknown workload '\(name)'; choose one of \(Self.names.joined(separator: ", "))")
+        }
+    }
+
+    public var name: String {
+        switch self {
+        case .start: "start"
+        case .write: "write"
+        case .copyUp: "copy-up"
+        case .delete: "delete"
+        case .mixed: "mixed"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .start: "start"
+        case .write(let n): "write(files=\(n))"
+        case .copyUp(let k): "copy-up(count=\(k))"
+        case .delete(let k): "delete(count=\(k))"
+        case .mixed(let n, let k): "mixed(files=\(n),count=\(k))"
+        }
+    }
+
+    /// Image files the workload acts on, found once in a sample instance.
+    public struct Targets: Sendable {
+        public var large: [String] = []
+        public var deletable: [String] = []
+    }
+
+    /// Files of at least 64 KiB for copy-up (not the running busybox, which
+    /// would be ETXTBSY), and plain files outside /bin for delete.
+    public static func findTargets(in rootfs: String) throws -> Targets {
+        var t = Targets()
+        var large: [(String, Int64)] = []
+        func walk(_ rel: String) throws {
+            for name in try FileSystem.list(rootfs + rel) {
+                let r = rel + "/" + name
+                let st = try FileSystem.lstat(rootfs + r)
+                switch st.st_mode & 0o170000 {
+                case 0o040000 where !["/proc", "/sys", "/dev"].contains(r): try walk(r)
+                case 0o100000 where r != "/bin/busybox":
+                    if st.st_size >= 64 << 10 { large.append((r, Int64(st.st_size))) }
+                    if !r.hasPrefix("/bin/") { t.deletable.append(r) }
+                default: break
+                }
+            }
+        }
+        try walk("")
+        t.large = large.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.map(\.0)
+        t.deletable.sort()
+        return t
+    }
+
+    /// The command to run in the instance (argv[0] is the image's own binary).
+    public func argv(_ targets: Targets) throws -> [String] {
+        let writeLoop = { (n: Int) in "i=0; while [ $i -lt \(n) ]; do echo cowbench > /tmp/w$i || exit 1; i=$((i+1)); done" }
+        let touch = "for f in $CB_LARGE; do printf X 1<>\"$f\" || exit 1; done"
+        switch self {
+        case .start:
+            return ["/bin/true"]
+        case .write(let n):
+            return ["/bin/sh", "-c", writeLoop(n)]
+        case .copyUp(let k):
+            let files = try pick(targets.large, k, "files of at least 64 KiB (besides /bin/busybox)")
+            return ["/bin/sh", "-c", "for f; do printf X 1<>\"$f\" || exit 1; done", "sh"] + files
+        case .delete(let k):
+            return ["/bin/rm", "--"] + (try pick(targets.deletable, k, "files outside /bin"))
+        case .mixed(let n, let k):
+            let large = try pick(targets.large, max(1, k / 2), "files of at least 64 KiB")
+            let gone = try pick(targets.deletable, max(1, k / 2), "files outside /bin")
+            let script = "CB_LARGE='\(large.joined(separator: " "))'; \(writeLoop(n)); \(touch); rm -- \"$@\""
+            return ["/bin/sh", "-c", script, "sh"] + gone
+        }
+    }
+
+    private func pick(_ pool: [String], _ k: Int, _ what: String) throws -> [String] {
+        guard pool.count >= k else {
+            throw SetupError("workload \(name) needs \(k) \(what) in the image, but it has \(pool.count); "
+                + "use a synthetic image, e.g. --image synthetic:layers=5,files=100")
+        }
+        return Array(pool.prefix(k))
+    }
+}

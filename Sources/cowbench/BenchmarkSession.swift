@@ -1,0 +1,32 @@
+import ArgumentParser
+import CowbenchCore
+import CowbenchExport
+import CowbenchHarness
+import Foundation
+
+/// Runs the harness for each driver in turn and wires results to the writer
+/// and the terminal table; `run` and `compare` differ only in the driver list.
+enum BenchmarkSession {
+    static func execute(drivers: [String], options: BenchmarkOptions, placement: DriverRootOptions,
+                        global: GlobalOptions) throws {
+        try global.requirePrivilege()
+        let configs = try drivers.map { try options.configuration(driver: $0, placement: placement) }
+        let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let writer = try ResultWriter(directory: options.out ?? ResultWriter.defaultDirectory(runID: runID))
+        var summaries: [RunSummary] = []
+        for c in configs {
+            let harness = Harness(configuration: c, stateDirectory: global.stateDirectory, runID: runID,
+                                  version: CowbenchVersion.string)
+            let bar = ProgressBar(label: c.driver.padding(8))
+            let summary = try harness.run(progress: { bar.update($0, $1) }) { result, env in
+                try writer.append(InstancesCSV.row(result, env))
+            }
+            summaries.append(summary)
+            try writer.writeSummary(summaries)
+        }
+        print(TerminalTable.render(summaries), terminator: "")
+        print("results: \(writer.directory)/instances.csv, summary.csv")
+        let failures = summaries.reduce(0) { $0 + $1.failures }
+        if failures > 0 { throw ExitCode(1) }
+    }
+}

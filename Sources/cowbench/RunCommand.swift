@@ -1,0 +1,22 @@
+import ArgumentParser
+import CowbenchCore
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Start many short-lived instances of one driver and measure every phase.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var placement: DriverRootOptions
+    @OptionGroup var options: BenchmarkOptions
+    @Option(help: "Storage driver: \(DriverRegistry.names.joined(separator: ", ")).") var driver: String
+
+    func validate() throws {
+        guard DriverRegistry.names.contains(driver) else {
+            throw ValidationError("--driver '\(driver)' is unknown; choose one of \(DriverRegistry.names.joined(separator: ", "))")
+        }
+    }
+
+    func run() throws {
+        try BenchmarkSession.execute(drivers: [driver], options: options, placement: placement, global: global)
+    }
+}
