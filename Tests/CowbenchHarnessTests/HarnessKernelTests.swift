@@ -1,0 +1,82 @@
+import CowbenchCore
+@testable import CowbenchHarness
+import Glibc
+import Testing
+
+/// Real runs of the harness on every driver; serialized like all mount tests.
+@Suite(.serialized, .enabled(if: HostCheck.privilegeProblem() == nil, "needs root with CAP_SYS_ADMIN"))
+struct HarnessKernelTests {
+    static let image = "synthetic:layers=3,files=12,sizes=128k:1,delete=0,overwrite=0,seed=3"
+
+    func run(_ driver: String, _ workload: Workload, instances: Int = 4, keep: Bool = false,
+             check: @escaping (InstanceResult) -> Void = { _ in }) throws -> RunSummary {
+        let state = "/var/tmp/cowbench-htest-\(getpid())"
+        defer { try? TreeRemover.remove(state) }
+        var c = RunConfiguration(driver: driver)
+        c.image = Self.image
+        c.workload = workload
+        c.instances = instances
+        c.warmup = 1
+        c.keep = keep
+        c.scratchSize = 1 << 30
+        var rows = 0
+        let summary = try Harness(configuration: c, stateDirectory: state, runID: "t", version: "test").run { r, env in
+            rows += 1
+            #expect(env.driver == driver)
+            check(r)
+        }
+        #expect(rows == instances, "one row per measured instance, warm-up excluded")
+        #expect(summary.failures == 0, "\(summary.firstError ?? "")")
+        #expect(Mounts.mounts(under: state).isEmpty)
+        return summary
+    }
+
+    @Test(arguments: ["overlay", "btrfs", "copy"])
+    func everyWorkloadRunsOnEveryDriver(_ driver: String) throws {
+        for w: Workload in [.start, .write(files: 20), .copyUp(count: 2), .delete(count: 2), .mixed(files: 5, count: 2)] {
+            let s = try run(driver, w) { r in
+                #expect(r.create != nil && r.start != nil && r.run != nil && r.destroy != nil, "\(w): every phase timed")
+                #expect(r.error == nil, "\(w): \(r.error?.description ?? "")")
+            }
+            for p in Phase.allCases { #expect(s.phases[p]!.count == 4) }
+        }
+    }
+
+    @Test func copyUpOnOverlayCopiesWholeFiles() throws {
+        _ = try run("overlay", .copyUp(count: 2)) { r in
+            #expect((r.usage?.bytes ?? 0) >= 2 * 128 << 10, "overlay copied both 128 KiB files up whole")
+        }
+    }
+
+    @Test func writeWorkloadAddsInodes() throws {
+        _ = try run("copy", .write(files: 50)) { r in #expect((r.usage?.inodes ?? 0) >= 50) }
+    }
+
+    @Test func btrfsRowsCarrySpaceInfo() throws {
+        _ = try run("btrfs", .start) { r in
+            #expect((r.btrfs?.metadataTotal ?? 0) > 0 && (r.btrfs?.deviceSize ?? 0) == 1 << 30)
+        }
+    }
+
+    @Test func accumulateModeDestroysEverythingAtTheEnd() throws {
+        let s = try run("copy", .start, instances: 5, keep: true) { r in #expect(r.destroy == nil) }
+        #expect(s.phases[.destroy]!.count == 5)
+        #expect(s.teardownSeconds != nil)
+        #expect(s.addedBytes > 5 * (1 << 20), "copy pays the image size per kept instance")
+    }
+
+    @Test func failedWorkloadIsAnErrorOnItsRow() throws {
+        let state = "/var/tmp/cowbench-hfail-\(getpid())"
+        try FileSystem.createDirectories(state)
+        let journal = try ResourceJournal(path: state + "/journal")
+        defer { _ = try? journal.teardown(); try? TreeRemover.remove(state) }
+        let ws = try DriverWorkspace(OverlayDriver.self, root: nil, scratchDirectory: state + "/s", scratchSize: 1 << 30, journal: journal)
+        let image = try ws.driver.prepare(try ImageCatalog(stateDirectory: state, journal: journal).resolve("busybox"))
+        let runner = InstanceRunner(driver: ws.driver, image: image, argv: ["/bin/sh", "-c", "exit 4"], root: ws.root, btrfs: false)
+        let r = runner.run(index: 0, id: "x", keep: false)
+        #expect(r.error?.phase == .run)
+        #expect(r.error?.message.contains("status 4") == true)
+        #expect(r.destroy != nil, "a failed workload's instance is still destroyed")
+        try ws.driver.remove(image)
+    }
+}
