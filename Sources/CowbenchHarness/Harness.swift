@@ -28,8 +28,14 @@ public final class Harness {
         let c = configuration
         let type = try DriverRegistry.driver(named: c.driver)
         let journal = try ResourceJournal(path: "\(stateDirectory)/runs/\(runID)-\(c.driver).journal")
-        let workspace = try DriverWorkspace(type, root: c.root, scratchDirectory: "\(stateDirectory)/scratch/\(runID)-\(c.driver)",
+        let workspace: DriverWorkspace
+        do {
+            workspace = try DriverWorkspace(type, root: c.root, scratchDirectory: "\(stateDirectory)/scratch/\(runID)-\(c.driver)",
                                             scratchSize: c.scratchSize, journal: journal)
+        } catch {
+            _ = try? journal.teardown() // also drops the journal file once nothing in it is live
+            throw error
+        }
         defer {
             do { try workspace.close() } catch { Diagnostics.warn("teardown of \(c.driver) run: \(error)") }
         }
