@@ -48,10 +48,10 @@ public final class Harness {
         let argv = try c.workload.argv(targets)
         try driver.settle()
 
-        let env = environment(root: workspace.root)
-        let runner = InstanceRunner(driver: driver, image: image, argv: argv, root: workspace.root,
-                                    btrfs: type.capabilities.scratchFilesystem == .btrfs && workspace.scratch != nil
-                                        || (try? FileSystem.statfs(workspace.root).type) == FilesystemStats.btrfsMagic)
+        let fs = try FileSystem.statfs(workspace.root)
+        let env = environment(root: workspace.root, filesystem: fs.typeName)
+        let runner = try InstanceRunner(driver: driver, image: image, argv: argv, root: workspace.root,
+                                        btrfs: fs.type == FilesystemStats.btrfsMagic)
         for w in 0..<c.warmup { _ = runner.run(index: w, id: "w\(w)", keep: false) }
 
         var summary = RunSummary(environment: env)
@@ -110,18 +110,12 @@ public final class Harness {
         return summary
     }
 
-    private func environment(root: String) -> RunEnvironment {
-        var u = utsname()
-        uname(&u)
-        func field<T>(_ v: T) -> String {
-            withUnsafeBytes(of: v) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-        }
-        let fs = (try? FileSystem.statfs(root).typeName) ?? "unknown"
+    private func environment(root: String, filesystem: String) -> RunEnvironment {
         let mount = Mounts.table().filter { root == $0.mountPoint || root.hasPrefix($0.mountPoint + "/") || $0.mountPoint == "/" }
             .max { $0.mountPoint.count < $1.mountPoint.count }
-        return RunEnvironment(runID: runID, host: field(u.nodename), kernel: field(u.release), driver: configuration.driver,
+        return RunEnvironment(runID: runID, host: HostInfo.hostname, kernel: HostInfo.kernelRelease, driver: configuration.driver,
                               image: configuration.image, workload: configuration.workload.description,
-                              mode: configuration.mode, filesystem: fs, mountOptions: mount?.options ?? "",
+                              mode: configuration.mode, filesystem: filesystem, mountOptions: mount?.options ?? "",
                               cowbenchVersion: version)
     }
 }

@@ -11,13 +11,13 @@ struct InstanceRunner: @unchecked Sendable {
     let btrfs: Bool
     private let null: FileDescriptor
 
-    init(driver: any StorageDriver, image: PreparedImage, argv: [String], root: String, btrfs: Bool) {
+    init(driver: any StorageDriver, image: PreparedImage, argv: [String], root: String, btrfs: Bool) throws {
         self.driver = driver
         self.image = image
         self.argv = argv
         self.root = root
         self.btrfs = btrfs
-        null = try! FileDescriptor("/dev/null", flags: O_RDWR)
+        null = try FileDescriptor("/dev/null", flags: O_RDWR)
     }
 
     func run(index: Int, id: String, keep: Bool) -> InstanceResult { runKeeping(index: index, id: id, keep: keep).0 }

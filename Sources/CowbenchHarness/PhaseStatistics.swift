@@ -23,5 +23,4 @@ public struct PhaseStatistics: Sendable {
     public func percentile(_ p: Double) -> Double { Double(histogram.valueAtPercentile(p)) / 1e9 }
     public var median: Double { percentile(50) }
     public var max: Double { Double(histogram.max) / 1e9 }
-    public var mean: Double { histogram.mean / 1e9 }
 }

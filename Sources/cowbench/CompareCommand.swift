@@ -13,9 +13,7 @@ struct CompareCommand: ParsableCommand {
     var driverList: [String] { drivers.split(separator: ",").map(String.init) }
 
     func validate() throws {
-        for d in driverList where !DriverRegistry.names.contains(d) {
-            throw ValidationError("--drivers: '\(d)' is unknown; choose from \(DriverRegistry.names.joined(separator: ", "))")
-        }
+        for d in driverList { try validateDriverName(d, flag: "--drivers") }
         if driverList.isEmpty { throw ValidationError("--drivers names no driver") }
         if placement.root != nil && driverList.count > 1 {
             throw ValidationError("--root is one directory, but compare runs each driver on its own filesystem; use `run --driver` with --root")

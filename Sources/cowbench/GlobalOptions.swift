@@ -20,6 +20,13 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
+/// The `validate()` check for a flag that names a driver.
+func validateDriverName(_ name: String, flag: String) throws {
+    guard DriverRegistry.names.contains(name) else {
+        throw ValidationError("\(flag) '\(name)' is unknown; choose one of \(DriverRegistry.names.joined(separator: ", "))")
+    }
+}
+
 /// Options for choosing where a driver runs.
 struct DriverRootOptions: ParsableArguments {
     @Option(help: "Run on this existing directory instead of a scratch filesystem cowbench makes.")

@@ -15,11 +15,7 @@ struct InstanceCommand: ParsableCommand {
         @Option(help: "Storage driver: \(DriverRegistry.names.joined(separator: ", ")).") var driver: String
         @Option(help: "Image: busybox, seed-demo, synthetic[:k=v,...] or dir:/layer0,/layer1.") var image = "busybox"
 
-        func validate() throws {
-            guard DriverRegistry.names.contains(driver) else {
-                throw ValidationError("--driver '\(driver)' is unknown; choose one of \(DriverRegistry.names.joined(separator: ", "))")
-            }
-        }
+        func validate() throws { try validateDriverName(driver, flag: "--driver") }
 
         func run() throws {
             try global.requirePrivilege()

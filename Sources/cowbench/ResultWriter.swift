@@ -23,31 +23,17 @@ final class ResultWriter {
         try append(InstancesCSV.header())
     }
 
-    func append(_ row: String) throws {
-        let bytes = Array(row.utf8)
-        var off = 0
-        while off < bytes.count {
-            let n = bytes[off...].withUnsafeBytes { Glibc.write(instances.raw, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SyscallError("write", path: directory + "/instances.csv")
-            }
-            off += n
-        }
-    }
+    func append(_ row: String) throws { try FileSystem.writeAll(Array(row.utf8), to: instances) }
 
     func writeSummary(_ summaries: [RunSummary]) throws {
         try FileSystem.write(SummaryCSV.render(summaries), to: directory + "/summary.csv")
     }
 
     static func defaultDirectory(runID: String) -> String {
-        var u = utsname()
-        uname(&u)
-        let host = withUnsafeBytes(of: u.nodename) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
         let f = DateFormatter()
         f.dateFormat = "yyyy-MM-dd"
         f.timeZone = TimeZone(identifier: "UTC")
-        return FileManager.default.currentDirectoryPath + "/results/\(f.string(from: Date()))-\(host)-\(runID)"
+        return FileManager.default.currentDirectoryPath + "/results/\(f.string(from: Date()))-\(HostInfo.hostname)-\(runID)"
     }
 }
 

@@ -10,11 +10,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var options: BenchmarkOptions
     @Option(help: "Storage driver: \(DriverRegistry.names.joined(separator: ", ")).") var driver: String
 
-    func validate() throws {
-        guard DriverRegistry.names.contains(driver) else {
-            throw ValidationError("--driver '\(driver)' is unknown; choose one of \(DriverRegistry.names.joined(separator: ", "))")
-        }
-    }
+    func validate() throws { try validateDriverName(driver, flag: "--driver") }
 
     func run() throws {
         try BenchmarkSession.execute(drivers: [driver], options: options, placement: placement, global: global)

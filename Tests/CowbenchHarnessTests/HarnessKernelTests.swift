@@ -72,7 +72,7 @@ struct HarnessKernelTests {
         defer { _ = try? journal.teardown(); try? TreeRemover.remove(state) }
         let ws = try DriverWorkspace(OverlayDriver.self, root: nil, scratchDirectory: state + "/s", scratchSize: 1 << 30, journal: journal)
         let image = try ws.driver.prepare(try ImageCatalog(stateDirectory: state, journal: journal).resolve("busybox"))
-        let runner = InstanceRunner(driver: ws.driver, image: image, argv: ["/bin/sh", "-c", "exit 4"], root: ws.root, btrfs: false)
+        let runner = try InstanceRunner(driver: ws.driver, image: image, argv: ["/bin/sh", "-c", "exit 4"], root: ws.root, btrfs: false)
         let r = runner.run(index: 0, id: "x", keep: false)
         #expect(r.error?.phase == .run)
         #expect(r.error?.message.contains("status 4") == true)

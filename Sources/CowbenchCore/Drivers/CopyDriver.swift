@@ -2,7 +2,7 @@ import Glibc
 
 /// The baseline: the image is flattened once, and every instance gets a full
 /// copy of it. On btrfs or XFS copy_file_range shares extents instead of
-/// copying them; `Capabilities.copyIsReflink` tells which happened.
+/// copying them; `copyIsReflink` tells which happened.
 public final class CopyDriver: StorageDriver {
     public static let name = "copy"
     public static let capabilities = DriverCapabilities(

@@ -24,10 +24,6 @@ public enum BtrfsSubvolume {
         try check("btrfs_util_set_subvolume_read_only", path) { btrfs_util_set_subvolume_read_only(path, readOnly) }
     }
 
-    public static func isSubvolume(_ path: String) -> Bool {
-        btrfs_util_is_subvolume(path) == BTRFS_UTIL_OK
-    }
-
     /// The commit that also wakes the cleaner for deleted subvolumes.
     public static func sync(_ path: String) throws {
         try check("btrfs_util_sync", path) { btrfs_util_sync(path) }

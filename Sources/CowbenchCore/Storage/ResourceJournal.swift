@@ -109,10 +109,7 @@ public final class ResourceJournal: @unchecked Sendable {
     }
 
     private func append(_ op: String, _ r: Resource) throws {
-        let line = ([op] + r.fields).joined(separator: "\t") + "\n"
-        try Array(line.utf8).withUnsafeBytes { b in
-            _ = try retrying("write", path: path) { Glibc.write(fd.raw, b.baseAddress, b.count) }
-        }
+        try FileSystem.writeAll(Array((([op] + r.fields).joined(separator: "\t") + "\n").utf8), to: fd)
     }
 
     private static func replay(_ path: String) throws -> [Resource] {

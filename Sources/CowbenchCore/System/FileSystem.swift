@@ -84,13 +84,17 @@ public enum FileSystem {
 
     public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
         let fd = try FileDescriptor(path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
+        try writeAll(bytes, to: fd)
+    }
+
+    /// Writes every byte, retrying short writes and EINTR.
+    public static func writeAll(_ bytes: [UInt8], to fd: FileDescriptor) throws {
         try bytes.withUnsafeBytes { buf in
             var off = 0
             while off < buf.count {
-                let n = try retrying("write", path: path) {
+                off += try retrying("write", path: fd.path) {
                     Glibc.write(fd.raw, buf.baseAddress! + off, buf.count - off)
                 }
-                off += n
             }
         }
     }

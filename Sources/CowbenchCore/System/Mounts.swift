@@ -65,10 +65,6 @@ public enum Mounts {
             .sorted { $0.mountPoint.count > $1.mountPoint.count }
     }
 
-    public static func isMountPoint(_ path: String) -> Bool {
-        table().contains { $0.mountPoint == path }
-    }
-
     /// mountinfo escapes space, tab, newline and backslash as octal.
     private static func unescape(_ s: String) -> String {
         guard s.contains("\\") else { return s }

@@ -4,7 +4,7 @@ import Glibc
 /// Copies a directory tree with everything a rootfs needs: modes, owners,
 /// timestamps, symlinks, hardlinks, xattrs and device nodes. File data moves
 /// with copy_file_range(2), so the kernel does the copy (and on btrfs or XFS
-/// it may share extents instead; `Capabilities.copyIsReflink` says so).
+/// it may share extents instead; `CopyDriver.copyIsReflink` says so).
 ///
 /// In `.applyLayer` mode the source is an image layer in overlayfs's own
 /// format and its deletions are honoured: a whiteout (character device 0/0)

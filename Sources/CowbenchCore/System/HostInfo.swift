@@ -1,0 +1,13 @@
+import Glibc
+
+/// The host's name and kernel release, from uname(2), for result rows.
+public enum HostInfo {
+    public static var hostname: String { field(\.nodename) }
+    public static var kernelRelease: String { field(\.release) }
+
+    private static func field<T>(_ key: KeyPath<utsname, T>) -> String {
+        var u = utsname()
+        uname(&u)
+        return withUnsafeBytes(of: u[keyPath: key]) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+    }
+}
