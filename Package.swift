@@ -21,9 +21,11 @@ let package = Package(
         // flexible-array structs, and the async-signal-safe child after fork.
         .target(name: "CShim"),
         .target(name: "CowbenchCore", dependencies: ["CShim", "CBtrfsUtil"]),
+        // The C reference loops `cowbench baseline` compares the harness with.
+        .target(name: "CRawLoops"),
         // Timing and statistics; knows nothing of output formats.
         .target(name: "CowbenchHarness", dependencies: [
-            "CowbenchCore", .product(name: "Histogram", package: "hdrhistogram-swift"),
+            "CowbenchCore", "CRawLoops", .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         // Pure functions from results to bytes, one format per file; no I/O.
         .target(name: "CowbenchExport", dependencies: [

@@ -68,7 +68,8 @@ public final class Harness {
                     return next
                 }
                 guard let index else { return }
-                let (result, instance) = runner.runKeeping(index: index, id: "i\(index)", keep: c.keep)
+                let (result, instance) = runner.runKeeping(index: index, id: "i\(index)", keep: c.keep,
+                                                                  measureUsage: index % c.usageEvery == 0)
                 lock.withLock {
                     summary.add(result)
                     if let instance { kept.append(instance) }

@@ -63,6 +63,9 @@ public struct RunConfiguration: Sendable {
     public var root: String?
     public var scratchSize: UInt64 = DriverWorkspace.defaultScratchSize
     public var maxFailures = Int.max
+    /// Walk every k-th instance for the driver's own usage figure; the
+    /// statfs deltas are taken on every instance regardless.
+    public var usageEvery = 10
 
     public init(driver: String) { self.driver = driver }
 

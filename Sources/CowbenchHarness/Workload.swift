@@ -80,7 +80,6 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
     /// The command to run in the instance (argv[0] is the image's own binary).
     public func argv(_ targets: Targets) throws -> [String] {
         let writeLoop = { (n: Int) in "i=0; while [ $i -lt \(n) ]; do echo cowbench > /tmp/w$i || exit 1; i=$((i+1)); done" }
-        let touch = "for f in $CB_LARGE; do printf X 1<>\"$f\" || exit 1; done"
         switch self {
         case .start:
             return ["/bin/true"]
@@ -94,8 +93,10 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
         case .mixed(let n, let k):
             let large = try pick(targets.large, max(1, k / 2), "files of at least 64 KiB")
             let gone = try pick(targets.deletable, max(1, k / 2), "files outside /bin")
-            let script = "CB_LARGE='\(large.joined(separator: " "))'; \(writeLoop(n)); \(touch); rm -- \"$@\""
-            return ["/bin/sh", "-c", script, "sh"] + gone
+            // Paths go in as arguments, never into the script text: "--"
+            // separates the files to touch from the files to remove.
+            let touch = "while [ \"$1\" != -- ]; do printf X 1<>\"$1\" || exit 1; shift; done; shift"
+            return ["/bin/sh", "-c", "\(writeLoop(n)); \(touch); rm -- \"$@\"", "sh"] + large + ["--"] + gone
         }
     }
 

@@ -8,13 +8,15 @@ import Testing
 struct HarnessKernelTests {
     static let image = "synthetic:layers=3,files=12,sizes=128k:1,delete=0,overwrite=0,seed=3"
 
-    func run(_ driver: String, _ workload: Workload, instances: Int = 4, keep: Bool = false,
+    func run(_ driver: String, _ workload: Workload, instances: Int = 4, keep: Bool = false, usageEvery: Int = 1,
+             image: String = Self.image,
              check: @escaping (InstanceResult) -> Void = { _ in }) throws -> RunSummary {
         let state = "/var/tmp/cowbench-htest-\(getpid())"
         defer { try? TreeRemover.remove(state) }
         var c = RunConfiguration(driver: driver)
-        c.image = Self.image
+        c.image = image
         c.workload = workload
+        c.usageEvery = usageEvery
         c.instances = instances
         c.warmup = 1
         c.keep = keep
@@ -78,5 +80,53 @@ struct HarnessKernelTests {
         #expect(r.error?.message.contains("status 4") == true)
         #expect(r.destroy != nil, "a failed workload's instance is still destroyed")
         try ws.driver.remove(image)
+    }
+
+    @Test func usageWalkIsSampledEveryKthInstance() throws {
+        var walked: [Int] = []
+        _ = try run("overlay", .write(files: 3), instances: 7, usageEvery: 3) { r in
+            if r.usage != nil { walked.append(r.index) }
+            #expect(r.addedInodes >= 0)
+        }
+        #expect(walked == [0, 3, 6])
+    }
+
+    /// Rows stream out and statistics live in fixed-size histograms, so ten
+    /// times the instances must not mean ten times the memory.
+    @Test func memoryStaysFlatAsInstancesGrow() throws {
+        func residentBytes() throws -> Int {
+            let statm = try FileSystem.read("/proc/self/statm").split(separator: " ")
+            return Int(statm[1])! * Int(sysconf(Int32(_SC_PAGESIZE)))
+        }
+        _ = try run("overlay", .start, instances: 100, usageEvery: 1, image: "busybox")
+        let small = try residentBytes()
+        _ = try run("overlay", .start, instances: 1000, usageEvery: 1, image: "busybox")
+        let large = try residentBytes()
+        #expect(large - small < 8 << 20, "RSS grew from \(small >> 20) MiB to \(large >> 20) MiB over 900 more instances")
+    }
+}
+
+/// The baseline loops on the real kernel: they must do the same work (a
+/// process really runs in each rootfs) and leave nothing behind.
+@Suite(.serialized, .enabled(if: HostCheck.privilegeProblem() == nil, "needs root with CAP_SYS_ADMIN"))
+struct BaselineKernelTests {
+    @Test(arguments: ["overlay", "btrfs", "copy"])
+    func rawAndShellLoopsRunAndCleanUp(_ driver: String) throws {
+        let state = "/var/tmp/cowbench-btest-\(getpid())"
+        defer { try? TreeRemover.remove(state) }
+        let b = try Baseline.run(driver: driver, image: "busybox", iterations: 5, warmup: 1, stateDirectory: state,
+                                 runID: "t", scratchSize: 1 << 30)
+        for p in [Phase.create, .start, .destroy] {
+            #expect(b.raw[p]!.count == 5)
+            #expect(b.raw[p]!.median > 0)
+        }
+        #expect(b.shellSecondsPerInstance > 0)
+        #expect(b.shellScript.contains("chroot"))
+        #expect(Mounts.mounts(under: state).isEmpty)
+        #expect(try FileSystem.list(state + "/runs").isEmpty, "the journal is gone once everything is torn down")
+    }
+
+    @Test func shellQuotingSurvivesQuotes() throws {
+        #expect(ShellLoop.quote("/a b/it's") == "'/a b/it'\\''s'")
     }
 }

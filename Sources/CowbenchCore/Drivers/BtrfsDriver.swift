@@ -46,7 +46,7 @@ public final class BtrfsDriver: StorageDriver {
     public func create(id: String, from image: PreparedImage) throws -> Instance {
         let path = DriverLayout.instancePath(root, id)
         try journal.record(.subvolume(path))
-        try BtrfsSubvolume.snapshot(image.path + "/\(image.layerCount - 1)", to: path)
+        try BtrfsSubvolume.snapshot(topLayer(image), to: path)
         return Instance(id: id, driver: Self.name, image: image.name, rootfs: path, path: path)
     }
 
@@ -79,4 +79,8 @@ public final class BtrfsDriver: StorageDriver {
         try BtrfsSubvolume.waitForCleaner(root)
         try BtrfsSubvolume.sync(root)
     }
+
+    public func mechanism(for image: PreparedImage) -> DriverMechanism { .snapshot(source: topLayer(image)) }
+
+    private func topLayer(_ image: PreparedImage) -> String { image.path + "/\(image.layerCount - 1)" }
 }

@@ -38,7 +38,7 @@ public final class CopyDriver: StorageDriver {
         try journal.record(.directory(path))
         do {
             try FileSystem.mkdir(path)
-            try TreeCopier.copyContents(of: image.path + "/flat", into: path)
+            try TreeCopier.copyContents(of: flatTree(image), into: path)
         } catch {
             try? TreeRemover.remove(path)
             try? journal.release(.directory(path))
@@ -63,4 +63,8 @@ public final class CopyDriver: StorageDriver {
     }
 
     public func settle() throws { try FileSystem.syncfs(root) }
+
+    public func mechanism(for image: PreparedImage) -> DriverMechanism { .copy(source: flatTree(image)) }
+
+    private func flatTree(_ image: PreparedImage) -> String { image.path + "/flat" }
 }

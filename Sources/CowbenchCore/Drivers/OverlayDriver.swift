@@ -47,10 +47,9 @@ public final class OverlayDriver: StorageDriver {
         try journal.record(.directory(dir))
         try FileSystem.mkdir(dir, mode: 0o700)
         for sub in ["upper", "work", "merged"] { try FileSystem.mkdir(dir + "/" + sub) }
-        let lowers = (0..<image.layerCount).reversed().map { image.path + "/\($0)" }
         try journal.record(.mount(merged))
         do {
-            try OverlayMount.mount(lowers: lowers, upper: dir + "/upper", work: dir + "/work",
+            try OverlayMount.mount(lowers: lowerLayers(image), upper: dir + "/upper", work: dir + "/work",
                                    target: merged, flags: mountFlags)
         } catch {
             try? journal.release(.mount(merged))
@@ -87,4 +86,12 @@ public final class OverlayDriver: StorageDriver {
     }
 
     public func settle() throws { try FileSystem.syncfs(root) }
+
+    public func mechanism(for image: PreparedImage) -> DriverMechanism {
+        .overlay(lowerdir: lowerLayers(image).joined(separator: ":"), options: mountFlags)
+    }
+
+    private func lowerLayers(_ image: PreparedImage) -> [String] {
+        (0..<image.layerCount).reversed().map { image.path + "/\($0)" }
+    }
 }

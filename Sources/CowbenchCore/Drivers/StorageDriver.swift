@@ -44,6 +44,21 @@ public protocol StorageDriver: AnyObject, Sendable {
     /// Waits for work a destroy deferred (btrfs's cleaner), so that space
     /// figures read afterwards are final.
     func settle() throws
+    /// What `create` does for `image`, reduced to the kernel mechanism, so
+    /// a baseline can replay it without cowbench in the way.
+    func mechanism(for image: PreparedImage) -> DriverMechanism
+}
+
+/// A driver's create and destroy as bare kernel operations: what a C loop or
+/// a shell loop would do by hand to get the same rootfs.
+public enum DriverMechanism: Sendable, Equatable {
+    /// mkdir upper, work and merged; mount overlay with `lowerdir` (top layer
+    /// first) and `options`; umount; remove the directories.
+    case overlay(lowerdir: String, options: [String])
+    /// A writable btrfs snapshot of `source`; delete it.
+    case snapshot(source: String)
+    /// A full copy of the tree at `source`; remove it.
+    case copy(source: String)
 }
 
 /// What a driver can do, so harness, CLI and tests decide by capability.

@@ -3,21 +3,33 @@ import Glibc
 
 /// libbtrfsutil calls, each failure thrown as a SyscallError that carries
 /// the library's own message as its hint.
+///
+/// Create, snapshot and delete use the `_fd` variants on descriptors opened
+/// O_CLOEXEC: the path variants open without it, and a child forked by
+/// another thread meanwhile would inherit those descriptors.
 public enum BtrfsSubvolume {
     public static func create(_ path: String) throws {
-        try check("btrfs_util_create_subvolume", path) { btrfs_util_create_subvolume(path, 0, nil, nil) }
+        let parent = try FileDescriptor(Path.parent(path), flags: O_RDONLY | O_DIRECTORY)
+        try check("btrfs_util_create_subvolume", path) {
+            btrfs_util_create_subvolume_fd(parent.raw, Path.base(path), 0, nil, nil)
+        }
     }
 
     /// A snapshot of `source` at `destination`; writable unless `readOnly`.
     public static func snapshot(_ source: String, to destination: String, readOnly: Bool = false) throws {
         let flags: Int32 = readOnly ? Int32(BTRFS_UTIL_CREATE_SNAPSHOT_READ_ONLY) : 0
+        let from = try FileDescriptor(source, flags: O_RDONLY | O_DIRECTORY)
+        let parent = try FileDescriptor(Path.parent(destination), flags: O_RDONLY | O_DIRECTORY)
         try check("btrfs_util_create_snapshot", destination) {
-            btrfs_util_create_snapshot(source, destination, flags, nil, nil)
+            btrfs_util_create_snapshot_fd2(from.raw, parent.raw, Path.base(destination), flags, nil, nil)
         }
     }
 
     public static func delete(_ path: String) throws {
-        try check("btrfs_util_delete_subvolume", path) { btrfs_util_delete_subvolume(path, 0) }
+        let parent = try FileDescriptor(Path.parent(path), flags: O_RDONLY | O_DIRECTORY)
+        try check("btrfs_util_delete_subvolume", path) {
+            btrfs_util_delete_subvolume_fd(parent.raw, Path.base(path), 0)
+        }
     }
 
     public static func setReadOnly(_ path: String, _ readOnly: Bool) throws {

@@ -1,0 +1,168 @@
+import CRawLoops
+import Foundation
+import CowbenchCore
+import Glibc
+
+/// What cowbench adds to the work it measures: the same instances done by a
+/// tight C loop (the physical limit) and by the shell loop a user would
+/// otherwise write, on a fresh scratch filesystem of the same kind.
+public struct BaselineRun: Sendable {
+    /// Per-iteration phases of the C loop; start covers fork to exit, as
+    /// cowbench's start + run does.
+    public var raw: [Phase: PhaseStatistics] = [.create: .init(), .start: .init(), .destroy: .init()]
+    public var rawSecondsPerInstance = 0.0
+    public var shellSecondsPerInstance = 0.0
+    public var shellScript = ""
+}
+
+public enum Baseline {
+    /// Runs `iterations` raw C instances and then the same number in a shell
+    /// loop, on a workspace of its own that is torn down afterwards.
+    public static func run(driver driverName: String, image imageName: String, iterations: Int, warmup: Int,
+                           stateDirectory: String, runID: String, scratchSize: UInt64) throws -> BaselineRun {
+        let type = try DriverRegistry.driver(named: driverName)
+        let journal = try ResourceJournal(path: "\(stateDirectory)/runs/\(runID)-\(driverName)-baseline.journal")
+        let workspace: DriverWorkspace
+        do {
+            workspace = try DriverWorkspace(type, root: nil, scratchDirectory: "\(stateDirectory)/scratch/\(runID)-\(driverName)-baseline",
+                                            scratchSize: scratchSize, journal: journal)
+        } catch {
+            _ = try? journal.teardown()
+            throw error
+        }
+        defer {
+            do { try workspace.close() } catch { Diagnostics.warn("teardown of \(driverName) baseline: \(error)") }
+        }
+        let layers = try ImageCatalog(stateDirectory: stateDirectory, journal: journal).resolve(imageName)
+        let image = try workspace.driver.prepare(layers)
+        let mechanism = workspace.driver.mechanism(for: image)
+        let directory = workspace.root + "/baseline"
+        try journal.record(.directory(directory))
+        try FileSystem.mkdir(directory, mode: 0o700)
+
+        var result = BaselineRun()
+        _ = try rawLoop(mechanism, directory: directory, iterations: warmup)
+        let t = Clock.now()
+        let samples = try rawLoop(mechanism, directory: directory, iterations: iterations)
+        result.rawSecondsPerInstance = Clock.since(t) / Double(iterations)
+        for s in samples {
+            result.raw[.create]!.record(seconds: Double(s.create_ns) / 1e9)
+            result.raw[.start]!.record(seconds: Double(s.start_run_ns) / 1e9)
+            result.raw[.destroy]!.record(seconds: Double(s.destroy_ns) / 1e9)
+        }
+        try workspace.driver.settle()
+
+        result.shellScript = ShellLoop.script(mechanism, directory: directory, iterations: iterations)
+        let scriptPath = directory + "/loop.sh"
+        try FileSystem.write(result.shellScript, to: scriptPath)
+        let bash = Command.find("bash") ?? "/bin/sh"
+        let t2 = Clock.now()
+        try Command.run([bash, scriptPath])
+        result.shellSecondsPerInstance = Clock.since(t2) / Double(iterations)
+        try workspace.driver.settle()
+        try workspace.driver.remove(image)
+        return result
+    }
+
+    private static func rawLoop(_ mechanism: DriverMechanism, directory: String, iterations: Int) throws -> [cbr_sample] {
+        guard iterations > 0 else { return [] }
+        let (kind, source, extra): (Int32, String, String) = switch mechanism {
+        case .overlay(let lowerdir, let options): (Int32(CBR_OVERLAY.rawValue), lowerdir, options.joined(separator: ","))
+        case .snapshot(let source): (Int32(CBR_SNAPSHOT.rawValue), source, "")
+        case .copy(let source): (Int32(CBR_COPY.rawValue), source, "")
+        }
+        var samples = [cbr_sample](repeating: cbr_sample(), count: iterations)
+        var message = [CChar](repeating: 0, count: 512)
+        let err = source.withCString { src in
+            extra.withCString { ext in
+                directory.withCString { dir in
+                    "/bin/true".withCString { program in
+                        var config = cbr_config(kind: kind, source: src, extra_options: ext, directory: dir,
+                                                program: program, iterations: Int32(iterations))
+                        return cbr_run(&config, &samples, &message, message.count)
+                    }
+                }
+            }
+        }
+        if err != 0 {
+            let what = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let call = String(what.prefix { $0 != " " })
+            throw SyscallError("raw loop " + call, path: String(what.dropFirst(call.count + 1)), errno: err)
+        }
+        return samples
+    }
+}
+
+/// The loop a user would write by hand with the stock tools.
+enum ShellLoop {
+    static func script(_ mechanism: DriverMechanism, directory: String, iterations: Int) -> String {
+        let q = quote
+        let body: String
+        switch mechanism {
+        case .overlay(let lowerdir, let options):
+            let extra = options.map { "," + $0 }.joined()
+            body = """
+              mkdir -p "$d/upper" "$d/work" "$d/merged"
+              mount -t overlay overlay -o \(q("lowerdir=" + lowerdir))",upperdir=$d/upper,workdir=$d/work"\(q(extra)) "$d/merged"
+              unshare -m chroot "$d/merged" /bin/true
+              umount "$d/merged"
+              rm -r "$d"
+            """
+        case .snapshot(let source):
+            body = """
+              btrfs -q subvolume snapshot \(q(source)) "$d"
+              unshare -m chroot "$d" /bin/true
+              btrfs -q subvolume delete "$d"
+            """
+        case .copy(let source):
+            body = """
+              cp -a \(q(source)) "$d"
+              unshare -m chroot "$d" /bin/true
+              rm -r "$d"
+            """
+        }
+        return """
+        set -e
+        i=0
+        while [ $i -lt \(iterations) ]; do
+          d=\(q(directory))/sh$i
+        \(body)
+          i=$((i+1))
+        done
+
+        """
+    }
+
+    /// Single-quotes `s` for sh.
+    static func quote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+}
+
+/// One driver's baseline next to cowbench's own figures for the same work.
+public struct BaselineComparison: Sendable {
+    public var driver: String
+    public var raw: [Phase: PhaseStatistics]
+    public var rawSecondsPerInstance: Double
+    public var shellSecondsPerInstance: Double
+    /// cowbench's create, start (start + run, as the raw loop times it) and destroy.
+    public var cowbench: [Phase: PhaseStatistics] = [.create: .init(), .start: .init(), .destroy: .init()]
+    public var cowbenchSecondsPerInstance = 0.0
+
+    public init(driver: String, baseline: BaselineRun) {
+        self.driver = driver
+        raw = baseline.raw
+        rawSecondsPerInstance = baseline.rawSecondsPerInstance
+        shellSecondsPerInstance = baseline.shellSecondsPerInstance
+    }
+
+    public mutating func add(_ r: InstanceResult) {
+        if let c = r.create { cowbench[.create]!.record(seconds: c) }
+        if let s = r.start, let run = r.run { cowbench[.start]!.record(seconds: s + run) }
+        if let d = r.destroy { cowbench[.destroy]!.record(seconds: d) }
+    }
+
+    /// cowbench's median over the C loop's, for create, start and destroy.
+    public func ratio(_ phase: Phase) -> Double? {
+        guard let c = cowbench[phase], let r = raw[phase], c.count > 0, r.count > 0, r.median > 0 else { return nil }
+        return c.median / r.median
+    }
+}
