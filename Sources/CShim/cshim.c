@@ -121,3 +121,24 @@ int cb_spawn_chroot(const char *root, char *const argv[], char *const envp[],
     *pid = child;
     return 0;
 }
+
+int cb_btrfs_balance(int fd, int data_usage, int metadata_usage, uint64_t *relocated) {
+    struct btrfs_ioctl_balance_args args;
+    memset(&args, 0, sizeof args);
+    if (data_usage >= 0) {
+        args.flags |= BTRFS_BALANCE_DATA;
+        args.data.flags = BTRFS_BALANCE_ARGS_USAGE;
+        args.data.usage = (uint64_t)data_usage;
+    }
+    if (metadata_usage >= 0) {
+        // Metadata balance takes system chunks along with the same filter, as btrfs-progs does.
+        args.flags |= BTRFS_BALANCE_METADATA | BTRFS_BALANCE_SYSTEM;
+        args.meta.flags = BTRFS_BALANCE_ARGS_USAGE;
+        args.meta.usage = (uint64_t)metadata_usage;
+        args.sys = args.meta;
+    }
+    int rc = ioctl(fd, BTRFS_IOC_BALANCE_V2, &args);
+    int e = errno;
+    *relocated = args.stat.completed;
+    return rc < 0 ? -e : 0;
+}

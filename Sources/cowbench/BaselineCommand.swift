@@ -33,6 +33,7 @@ struct BaselineCommand: ParsableCommand {
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let writer = try ResultWriter(directory: out ?? ResultWriter.defaultDirectory(runID: runID))
         let size = ByteSize.parse(scratchSize)!
+        let instancesCSV = try writer.stream("instances.csv", header: InstancesCSV.header())
         var rows: [BaselineComparison] = []
         for driver in driverList {
             FileHandle.standardError.write(Data("\(driver): C loop and shell loop, \(instances) instances each\n".utf8))
@@ -49,13 +50,12 @@ struct BaselineCommand: ParsableCommand {
             let bar = ProgressBar(label: "\(driver.padding(8)) cowbench")
             let summary = try harness.run(progress: { bar.update($0, $1) }) { result, env in
                 row.add(result)
-                try writer.append(InstancesCSV.row(result, env))
+                try instancesCSV.append(InstancesCSV.row(result, env))
             }
             row.cowbenchSecondsPerInstance = summary.wallSeconds / Double(max(1, summary.instances))
             rows.append(row)
-            try FileSystem.write(BaselineCSV.render(rows, host: HostInfo.hostname, kernel: HostInfo.kernelRelease,
-                                                    version: CowbenchVersion.string, image: image, instances: instances),
-                                 to: writer.directory + "/baseline.csv")
+            try writer.write("baseline.csv", BaselineCSV.render(rows, host: HostInfo.hostname, kernel: HostInfo.kernelRelease,
+                                                                version: CowbenchVersion.string, image: image, instances: instances))
         }
         print(BaselineTable.render(rows), terminator: "")
         print("results: \(writer.directory)/baseline.csv, instances.csv")

@@ -13,16 +13,17 @@ enum BenchmarkSession {
         let configs = try drivers.map { try options.configuration(driver: $0, placement: placement) }
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let writer = try ResultWriter(directory: options.out ?? ResultWriter.defaultDirectory(runID: runID))
+        let instances = try writer.stream("instances.csv", header: InstancesCSV.header())
         var summaries: [RunSummary] = []
         for c in configs {
             let harness = Harness(configuration: c, stateDirectory: global.stateDirectory, runID: runID,
                                   version: CowbenchVersion.string)
             let bar = ProgressBar(label: c.driver.padding(8))
             let summary = try harness.run(progress: { bar.update($0, $1) }) { result, env in
-                try writer.append(InstancesCSV.row(result, env))
+                try instances.append(InstancesCSV.row(result, env))
             }
             summaries.append(summary)
-            try writer.writeSummary(summaries)
+            try writer.write("summary.csv", SummaryCSV.render(summaries))
         }
         print(TerminalTable.render(summaries), terminator: "")
         print("results: \(writer.directory)/instances.csv, summary.csv")

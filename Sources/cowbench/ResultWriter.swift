@@ -4,30 +4,33 @@ import CowbenchHarness
 import Foundation
 import Glibc
 
-/// Writes result files as the run goes: each instance row is written with
-/// write(2) straight away, so a crash loses at most the instance in flight.
+/// Writes result files as the run goes: each row is written with write(2)
+/// straight away, so a crash loses at most the instance in flight.
 final class ResultWriter {
     let directory: String
-    private let instances: FileDescriptor
 
-    /// Creates the output directory and `instances.csv`, failing before any
-    /// run starts if the location is not writable.
+    /// Creates the output directory, failing before any run starts if the
+    /// location is not writable.
     init(directory: String) throws {
         self.directory = directory
         do {
             try FileSystem.createDirectories(directory)
-            instances = try FileDescriptor(directory + "/instances.csv", flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
+            try FileSystem.write("", to: directory + "/.cowbench-write-test")
+            try FileSystem.unlink(directory + "/.cowbench-write-test")
         } catch {
             throw SetupError("cannot write results to \(directory): \(error); pass --out with a writable directory")
         }
-        try append(InstancesCSV.header())
     }
 
-    func append(_ row: String) throws { try FileSystem.writeAll(Array(row.utf8), to: instances) }
-
-    func writeSummary(_ summaries: [RunSummary]) throws {
-        try FileSystem.write(SummaryCSV.render(summaries), to: directory + "/summary.csv")
+    /// Creates (or truncates) `name` with `header` and returns it for appending rows.
+    func stream(_ name: String, header: String) throws -> RowStream {
+        let fd = try FileDescriptor(directory + "/" + name, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
+        let stream = RowStream(fd: fd)
+        try stream.append(header)
+        return stream
     }
+
+    func write(_ name: String, _ contents: String) throws { try FileSystem.write(contents, to: directory + "/" + name) }
 
     static func defaultDirectory(runID: String) -> String {
         let f = DateFormatter()
@@ -35,6 +38,13 @@ final class ResultWriter {
         f.timeZone = TimeZone(identifier: "UTC")
         return FileManager.default.currentDirectoryPath + "/results/\(f.string(from: Date()))-\(HostInfo.hostname)-\(runID)"
     }
+}
+
+/// One CSV file being written a row at a time.
+final class RowStream {
+    private let fd: FileDescriptor
+    init(fd: FileDescriptor) { self.fd = fd }
+    func append(_ rows: String) throws { try FileSystem.writeAll(Array(rows.utf8), to: fd) }
 }
 
 /// A one-line progress bar on stderr, only when stderr is a terminal.

@@ -41,6 +41,12 @@ int cb_btrfs_space_info(int fd, struct cb_btrfs_space *out, int capacity);
 /// filesystem (BTRFS_IOC_FS_INFO + BTRFS_IOC_DEV_INFO). Returns 0 or -errno.
 int cb_btrfs_device_bytes(int fd, uint64_t *size_bytes, uint64_t *allocated_bytes);
 
+/// BTRFS_IOC_BALANCE_V2 with usage filters: data chunks at most `data_usage`
+/// percent full and metadata (and system) chunks at most `metadata_usage`
+/// percent full are relocated; -1 leaves that type alone. Returns 0 or
+/// -errno; *relocated holds the chunks relocated either way.
+int cb_btrfs_balance(int fd, int data_usage, int metadata_usage, uint64_t *relocated);
+
 /// Which step of cb_spawn_chroot failed in the child.
 enum cb_spawn_stage {
     CB_STAGE_NONE = 0,

@@ -11,10 +11,27 @@ public struct BtrfsSpace: Sendable, Equatable {
     /// Device bytes not yet allocated to any chunk: where new metadata chunks come from.
     public var unallocated: UInt64 = 0
     public var deviceSize: UInt64 = 0
+    /// Block-group profiles as btrfs names them: single, DUP, RAID1…
+    public var dataProfile = "single", metadataProfile = "single"
+
+    public init() {}
+
+    /// Metadata space not used and not held back as the global reserve,
+    /// which btrfs carves out of the metadata chunks.
+    public var metadataFree: UInt64 {
+        let held = metadataUsed + globalReserveTotal
+        return metadataTotal > held ? metadataTotal - held : 0
+    }
+
+    public var dataFree: UInt64 { dataTotal &- dataUsed }
 
     // Block-group type bits from <linux/btrfs_tree.h>.
     static let data: UInt64 = 1 << 0, system: UInt64 = 1 << 1, metadata: UInt64 = 1 << 2
     static let globalReserve: UInt64 = 1 << 49
+    static let profiles: [(UInt64, String)] = [(1 << 3, "RAID0"), (1 << 4, "RAID1"), (1 << 5, "DUP"), (1 << 6, "RAID10"),
+                                               (1 << 7, "RAID5"), (1 << 8, "RAID6"), (1 << 9, "RAID1C3"), (1 << 10, "RAID1C4")]
+
+    static func profile(_ flags: UInt64) -> String { profiles.first { flags & $0.0 != 0 }?.1 ?? "single" }
 
     public static func read(_ path: String) throws -> BtrfsSpace {
         let fd = try FileDescriptor(path, flags: O_RDONLY | O_DIRECTORY)
@@ -29,8 +46,10 @@ public struct BtrfsSpace: Sendable, Equatable {
                 s.dataTotal += r.total_bytes; s.dataUsed += r.used_bytes // mixed block groups
             } else if r.flags & data != 0 {
                 s.dataTotal += r.total_bytes; s.dataUsed += r.used_bytes
+                s.dataProfile = profile(r.flags)
             } else if r.flags & metadata != 0 {
                 s.metadataTotal += r.total_bytes; s.metadataUsed += r.used_bytes
+                s.metadataProfile = profile(r.flags)
             } else if r.flags & system != 0 {
                 s.systemTotal += r.total_bytes; s.systemUsed += r.used_bytes
             }
@@ -41,5 +60,24 @@ public struct BtrfsSpace: Sendable, Equatable {
         s.deviceSize = size
         s.unallocated = size &- allocated
         return s
+    }
+}
+
+/// `btrfs balance start -dusage=N -musage=M` through the ioctl.
+public enum BtrfsBalance {
+    /// Relocates data chunks at most `dataUsage` percent full and metadata
+    /// chunks at most `metadataUsage` percent full (nil leaves a type alone).
+    /// Returns the chunks relocated; throws ENOSPC and friends as they come.
+    public static func run(_ path: String, dataUsage: Int?, metadataUsage: Int?) throws -> UInt64 {
+        let fd = try FileDescriptor(path, flags: O_RDONLY | O_DIRECTORY)
+        var relocated: UInt64 = 0
+        while true {
+            let rc = cb_btrfs_balance(fd.raw, Int32(dataUsage ?? -1), Int32(metadataUsage ?? -1), &relocated)
+            if rc == 0 { return relocated }
+            if -rc == EINTR { continue }
+            let filters = [dataUsage.map { "-dusage=\($0)" }, metadataUsage.map { "-musage=\($0)" }].compactMap { $0 }
+            throw SyscallError("ioctl(BTRFS_IOC_BALANCE_V2 \(filters.joined(separator: " ")))", path: path, errno: -rc,
+                               hint: "relocated \(relocated) chunks before failing")
+        }
     }
 }

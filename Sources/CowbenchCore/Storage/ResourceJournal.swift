@@ -11,6 +11,14 @@ public enum Resource: Equatable, Sendable, CustomStringConvertible {
 
     public var description: String { fields.joined(separator: " ") }
 
+    /// The path the resource lives at (the backing file for a loop device).
+    public var path: String {
+        switch self {
+        case .directory(let p), .file(let p), .mount(let p), .subvolume(let p): p
+        case .loop(_, let b): b
+        }
+    }
+
     var fields: [String] {
         switch self {
         case .directory(let p): ["dir", p]
@@ -69,6 +77,13 @@ public final class ResourceJournal: @unchecked Sendable {
             try append("-", r)
             live.remove(at: i)
         }
+    }
+
+    /// Releases every live resource inside `directory` without removing it,
+    /// for when the filesystem that holds them is about to go as a whole.
+    public func releaseAll(under directory: String) throws {
+        let prefix = directory + "/"
+        for r in resources.reversed() where r.path.hasPrefix(prefix) { try release(r) }
     }
 
     /// Removes every live resource, newest first. Keeps going past failures

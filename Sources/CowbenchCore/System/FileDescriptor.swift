@@ -13,15 +13,17 @@ public final class FileDescriptor {
         self.path = path
     }
 
-    /// openat(2) relative to `dir` (AT_FDCWD for none).
-    public convenience init(at dir: Int32 = AT_FDCWD, _ path: String, flags: Int32, mode: mode_t = 0) throws {
-        let fd = try retrying("open", path: path) { Glibc.openat(dir, path, flags | O_CLOEXEC, mode) }
-        self.init(raw: fd, path: path)
+    /// openat(2) relative to `dir` (AT_FDCWD for none). `fullPath` is what
+    /// errors name when `path` is relative to `dir`.
+    public convenience init(at dir: Int32 = AT_FDCWD, _ path: String, flags: Int32, mode: mode_t = 0,
+                            fullPath: String? = nil) throws {
+        let fd = try retrying("open", path: fullPath ?? path) { Glibc.openat(dir, path, flags | O_CLOEXEC, mode) }
+        self.init(raw: fd, path: fullPath ?? path)
     }
 
     /// Opens a directory for use as an `*at()` anchor.
-    public static func directory(_ path: String, at dir: Int32 = AT_FDCWD) throws -> FileDescriptor {
-        try FileDescriptor(at: dir, path, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+    public static func directory(_ path: String, at dir: Int32 = AT_FDCWD, fullPath: String? = nil) throws -> FileDescriptor {
+        try FileDescriptor(at: dir, path, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW, fullPath: fullPath)
     }
 
     deinit { Glibc.close(raw) }

@@ -11,6 +11,17 @@ public struct FilesystemStats: Sendable, Equatable {
     public let totalInodes: UInt64
     public let freeInodes: UInt64
 
+    public init(type: UInt, blockSize: UInt64, totalBytes: UInt64, freeBytes: UInt64, availableBytes: UInt64,
+                totalInodes: UInt64, freeInodes: UInt64) {
+        self.type = type
+        self.blockSize = blockSize
+        self.totalBytes = totalBytes
+        self.freeBytes = freeBytes
+        self.availableBytes = availableBytes
+        self.totalInodes = totalInodes
+        self.freeInodes = freeInodes
+    }
+
     public var usedBytes: UInt64 { totalBytes &- freeBytes }
     public var usedInodes: UInt64 { totalInodes &- freeInodes }
 

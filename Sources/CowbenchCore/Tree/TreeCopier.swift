@@ -80,8 +80,8 @@ public struct TreeCopier {
             if try DirectoryEntries.stat(dstFd, name, path: to) == nil {
                 try retrying("mkdir", path: to) { mkdirat(dstFd, name, 0o700) }
             }
-            let s = try FileDescriptor.directory(name, at: srcFd)
-            let d = try FileDescriptor.directory(name, at: dstFd)
+            let s = try FileDescriptor.directory(name, at: srcFd, fullPath: from)
+            let d = try FileDescriptor.directory(name, at: dstFd, fullPath: to)
             try copyDirectory(s.raw, from, d.raw, to)
             try applyMetadata(st, fd: d.raw, path: to, sourceFd: s.raw, sourcePath: from)
         case S_IFREG:
@@ -90,8 +90,8 @@ public struct TreeCopier {
                 try retrying("linkat", path: to) { linkat(AT_FDCWD, first, dstFd, name, 0) }
                 return
             }
-            let s = try FileDescriptor(at: srcFd, name, flags: O_RDONLY | O_NOFOLLOW)
-            let d = try FileDescriptor(at: dstFd, name, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+            let s = try FileDescriptor(at: srcFd, name, flags: O_RDONLY | O_NOFOLLOW, fullPath: from)
+            let d = try FileDescriptor(at: dstFd, name, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600, fullPath: to)
             try copyData(s.raw, d.raw, size: Int(st.st_size), path: to)
             try applyMetadata(st, fd: d.raw, path: to, sourceFd: s.raw, sourcePath: from)
             if st.st_nlink > 1 { links[key] = to }

@@ -28,7 +28,7 @@ public enum TreeRemover {
                 throw SyscallError("unlinkat", path: path, errno: EXDEV,
                                    hint: "another filesystem is mounted here; unmount it first")
             }
-            let dir = try FileDescriptor.directory(name, at: parentFd)
+            let dir = try FileDescriptor.directory(name, at: parentFd, fullPath: path)
             try removeContents(of: dir.raw, path: path, device: device)
             try retrying("rmdir", path: path) { unlinkat(parentFd, name, AT_REMOVEDIR) }
         } else {

@@ -43,7 +43,7 @@ public struct TreeUsage: Sendable, Equatable {
                 guard let st = try DirectoryEntries.stat(fd, name, path: child) else { continue }
                 count(st)
                 if DirectoryEntries.isDirectory(st) && st.st_dev == device {
-                    let sub = try FileDescriptor.directory(name, at: fd)
+                    let sub = try FileDescriptor.directory(name, at: fd, fullPath: child)
                     try walk(sub.raw, path: child)
                 }
             }

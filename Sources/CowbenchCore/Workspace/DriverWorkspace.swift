@@ -45,7 +45,16 @@ public final class DriverWorkspace {
     }
 
     /// Removes everything this workspace's journal recorded, newest first.
+    /// On a scratch filesystem, whatever lives inside it goes with it: its
+    /// mounts are unmounted, and its subvolumes and directories are not
+    /// deleted one by one (on a full btrfs a delete can itself hit ENOSPC).
     public func close() throws {
+        if let scratch {
+            for m in Mounts.mounts(under: scratch.mountPoint) where m.mountPoint != scratch.mountPoint {
+                try Mounts.unmount(m.mountPoint)
+            }
+            try journal.releaseAll(under: scratch.mountPoint)
+        }
         try journal.teardown()
     }
 }

@@ -1,0 +1,271 @@
+import CowbenchCore
+import Foundation
+import Glibc
+
+/// Runs instances that stay alive on a small scratch filesystem until the
+/// kernel says ENOSPC, sampling space after each one; then classifies the
+/// failure and, if asked, walks through the ways out, measuring each.
+///
+/// On btrfs, each instance is a writable snapshot that rewrites small inline
+/// files and creates new ones, so snapshots share tree blocks and every
+/// change copies them: metadata grows until no chunk can be allocated.
+public final class Exhaustion {
+    public let configuration: ExhaustConfiguration
+    public let stateDirectory: String
+    public let runID: String
+    public let version: String
+
+    public init(configuration: ExhaustConfiguration, stateDirectory: String, runID: String, version: String) {
+        self.configuration = configuration
+        self.stateDirectory = stateDirectory
+        self.runID = runID
+        self.version = version
+    }
+
+    /// `onSample` gets every sample as it is taken, `onStep` every recovery
+    /// step, `progress` a line of what is happening.
+    public func run(onSample: (ExhaustSample, RunEnvironment) throws -> Void,
+                    onStep: @escaping (RecoveryStep) throws -> Void = { _ in },
+                    progress: @escaping (String) -> Void = { _ in }) throws -> ExhaustOutcome {
+        let c = configuration
+        let type = try DriverRegistry.driver(named: c.driver)
+        let journal = try ResourceJournal(path: "\(stateDirectory)/runs/\(runID)-exhaust-\(c.driver).journal")
+        let workspace: DriverWorkspace
+        do {
+            workspace = try DriverWorkspace(type, root: nil, scratchDirectory: "\(stateDirectory)/scratch/\(runID)-exhaust-\(c.driver)",
+                                            scratchSize: c.size, journal: journal)
+        } catch {
+            _ = try? journal.teardown()
+            throw error
+        }
+        defer {
+            do { try workspace.close() } catch { Diagnostics.warn("teardown of the \(c.driver) exhaustion run: \(error)") }
+        }
+        let driver = workspace.driver, root = workspace.root
+        let began = Clock.now()
+        func sample(_ live: Int) throws -> ExhaustSample {
+            let fs = try FileSystem.statfs(root)
+            return ExhaustSample(instance: live, seconds: Clock.since(began), filesystem: fs,
+                                 btrfs: fs.type == FilesystemStats.btrfsMagic ? try BtrfsSpace.read(root) : nil)
+        }
+
+        let fs = try FileSystem.statfs(root)
+        let mount = Mounts.table().first { $0.mountPoint == root }
+        let env = RunEnvironment(runID: runID, host: HostInfo.hostname, kernel: HostInfo.kernelRelease, driver: c.driver,
+                                 image: c.image, workload: "exhaust(modify=\(c.modifyFiles),new=\(c.newFiles)x\(c.newFileSize))",
+                                 mode: c.fragmentData && fs.type == FilesystemStats.btrfsMagic ? "fragmented" : "plain", filesystem: fs.typeName,
+                                 mountOptions: mount?.options ?? "", cowbenchVersion: version)
+        var outcome = ExhaustOutcome(environment: env, mkfs: (workspace.scratch?.mkfsArguments ?? []).joined(separator: " "),
+                                     reclaim: Self.reclaimSettings(loopDevice: workspace.scratch?.loopDevice),
+                                     instancesCreated: 0, seconds: 0)
+
+        progress("preparing \(c.image) on \(ByteSize.format(Double(c.size))) \(fs.typeName)")
+        let image = try driver.prepare(try ImageCatalog(stateDirectory: stateDirectory, journal: journal).resolve(c.image))
+        let probe = try driver.create(id: "probe", from: image)
+        let targets = try Self.smallFiles(in: probe.rootfs, limit: c.modifyFiles)
+        try driver.destroy(probe)
+        try driver.settle()
+
+        // Chunks are btrfs's; on ext4 fragmenting would only burn time.
+        if c.fragmentData && fs.type == FilesystemStats.btrfsMagic {
+            progress("fragmenting data: filling with 1 MiB files, then deleting every other one")
+            try fragment(root: root, journal: journal)
+            try driver.settle()
+            outcome.fragmented = try sample(0)
+            try onSample(outcome.fragmented!, env)
+        }
+
+        var live: [Instance] = []
+        for n in 1...c.maxInstances {
+            var instance: Instance?
+            do {
+                instance = try driver.create(id: "e\(n)", from: image)
+                live.append(instance!)
+                try Self.writeStream(in: instance!.rootfs, instance: n, targets: targets, configuration: c)
+                let s = try sample(live.count)
+                try onSample(s, env)
+                progress("instance \(n): " + Self.describe(s))
+            } catch let e as SyscallError where e.errno == ENOSPC || e.errno == EDQUOT {
+                let s = try sample(live.count)
+                try onSample(s, env)
+                outcome.failure = ExhaustFailure(instance: n, phase: instance == nil ? "create" : "write", call: e.call,
+                                                 errno: e.errnoName, path: e.path ?? "", message: "\(e)", sample: s,
+                                                 classification: Self.classify(s))
+                break
+            }
+        }
+        outcome.instancesCreated = live.count
+        outcome.seconds = Clock.since(began)
+
+        if c.recover, outcome.failure != nil {
+            var steps = RecoverySteps(driver: driver, root: root, sample: { try sample(live.count) }, onStep: onStep, progress: progress)
+            try steps.step("delete the instances") { () -> UInt64? in
+                for i in live.reversed() { try driver.destroy(i) }
+                live.removeAll()
+                return nil
+            }
+            try steps.step("sync and wait for the cleaner") { () -> UInt64? in
+                try driver.settle()
+                return nil
+            }
+            if fs.type == FilesystemStats.btrfsMagic {
+                for usage in [0, 10, 25, 50, 75] {
+                    try steps.step("balance -dusage=\(usage)") { try BtrfsBalance.run(root, dataUsage: usage, metadataUsage: nil) }
+                }
+                try steps.step("balance -musage=50") { try BtrfsBalance.run(root, dataUsage: nil, metadataUsage: 50) }
+            }
+            outcome.steps = steps.done
+            progress("proving the filesystem usable: one more instance")
+            do {
+                let proof = try driver.create(id: "proof", from: image)
+                try Self.writeStream(in: proof.rootfs, instance: 0, targets: targets, configuration: c)
+                try driver.destroy(proof)
+                outcome.usableAgain = true
+            } catch {
+                Diagnostics.warn("the filesystem is still not usable after recovery: \(error)")
+                outcome.usableAgain = false
+            }
+        }
+        return outcome
+    }
+
+    /// Classifies the state at an ENOSPC. A metadata chunk cannot be made
+    /// once unallocated space is below `headroom`: NOTES.md saw 1 MiB left at
+    /// every failure on kernel 6.18.
+    public static func classify(_ s: ExhaustSample) -> ExhaustClass {
+        let fs = s.filesystem
+        guard let b = s.btrfs else {
+            // ext4 can refuse new inodes before its free count reaches zero (a
+            // 256M ext4 here failed with 1,858 free), so under a tenth counts.
+            if fs.totalInodes > 0 && fs.freeInodes * 10 < fs.totalInodes { return .inodes }
+            return fs.availableBytes < fs.blockSize * 16 ? .data : .unclear
+        }
+        let headroom = max(UInt64(8 << 20), b.deviceSize / 64)
+        let small = max(UInt64(4 << 20), b.deviceSize / 100)
+        let canAllocate = b.unallocated >= headroom
+        let dataFull = b.dataFree < small
+        let metadataFull = b.metadataFree < small
+        switch (canAllocate, dataFull, metadataFull) {
+        case (false, true, true): return .both
+        case (false, true, false): return .data
+        case (false, false, _): return .metadata
+        case (true, _, true): return .metadata
+        case (true, true, false): return .data
+        case (true, false, false): return .unclear
+        }
+    }
+
+    static func describe(_ s: ExhaustSample) -> String {
+        let mib = { (v: UInt64) in "\(v >> 20)" }
+        guard let b = s.btrfs else {
+            return "df avail \(mib(s.filesystem.availableBytes)) MiB, inodes free \(s.filesystem.freeInodes)"
+        }
+        return "metadata \(mib(b.metadataUsed))/\(mib(b.metadataTotal)) MiB, data \(mib(b.dataUsed))/\(mib(b.dataTotal)) MiB, "
+            + "unallocated \(mib(b.unallocated)) MiB, df avail \(mib(s.filesystem.availableBytes)) MiB"
+    }
+
+    /// The instance's writes: 64 bytes over the start of each small image
+    /// file, then new files in /cowbench-exhaust. Every failure names its
+    /// syscall and path.
+    static func writeStream(in rootfs: String, instance: Int, targets: [String], configuration c: ExhaustConfiguration) throws {
+        let stamp = Array("cowbench instance \(instance) was here".utf8.prefix(64))
+        let patch = stamp + [UInt8](repeating: 0x2e, count: 64 - stamp.count)
+        for t in targets {
+            let fd = try FileDescriptor(rootfs + t, flags: O_WRONLY)
+            try FileSystem.writeAll(patch, to: fd)
+        }
+        let dir = rootfs + "/cowbench-exhaust"
+        try FileSystem.mkdir(dir)
+        let body = [UInt8](repeating: 0x61, count: c.newFileSize)
+        for i in 0..<c.newFiles {
+            let fd = try FileDescriptor(dir + "/f\(i)", flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
+            try FileSystem.writeAll(body, to: fd)
+        }
+    }
+
+    /// Regular files of 2 KiB or less outside /bin, in a stable order.
+    static func smallFiles(in rootfs: String, limit: Int) throws -> [String] {
+        var found: [String] = []
+        func walk(_ rel: String) throws {
+            for name in try FileSystem.list(rootfs + rel).sorted() where found.count < limit {
+                let r = rel + "/" + name
+                let st = try FileSystem.lstat(rootfs + r)
+                switch st.st_mode & 0o170000 {
+                case 0o040000 where !["/bin", "/proc", "/sys", "/dev"].contains(r): try walk(r)
+                case 0o100000 where st.st_size <= 2048: found.append(r)
+                default: break
+                }
+            }
+        }
+        try walk("")
+        return found
+    }
+
+    /// Fills the filesystem with 1 MiB files until ENOSPC, then deletes every
+    /// other one: the data chunks stay allocated at about half use and hold
+    /// the unallocated space that metadata would need.
+    private func fragment(root: String, journal: ResourceJournal) throws {
+        let dir = root + "/fill"
+        try journal.record(.directory(dir))
+        try FileSystem.mkdir(dir)
+        let block = [UInt8](repeating: 0x66, count: 1 << 20)
+        var count = 0
+        fill: while true {
+            let path = dir + "/\(count)"
+            do {
+                let fd = try FileDescriptor(path, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
+                try FileSystem.writeAll(block, to: fd)
+                count += 1
+            } catch let e as SyscallError where e.errno == ENOSPC {
+                try? FileSystem.unlink(path)
+                break fill
+            }
+        }
+        for i in stride(from: 0, to: count, by: 2) { try FileSystem.unlink(dir + "/\(i)") }
+        try FileSystem.syncfs(root)
+    }
+
+    /// The kernel's automatic block-group reclaim settings, which change
+    /// how (and whether) this failure happens; read from sysfs.
+    static func reclaimSettings(loopDevice: String?) -> String {
+        guard let loop = loopDevice.map(Path.base), let uuids = try? FileSystem.list("/sys/fs/btrfs") else { return "" }
+        for uuid in uuids where FileSystem.exists("/sys/fs/btrfs/\(uuid)/devices/\(loop)") {
+            let base = "/sys/fs/btrfs/\(uuid)/allocation"
+            return ["data", "metadata"].flatMap { kind in
+                ["bg_reclaim_threshold", "dynamic_reclaim"].compactMap { knob in
+                    (try? FileSystem.read("\(base)/\(kind)/\(knob)")).map {
+                        "\(kind).\(knob)=\($0.trimmingCharacters(in: .whitespacesAndNewlines))"
+                    }
+                }
+            }.joined(separator: " ")
+        }
+        return ""
+    }
+}
+
+/// Runs recovery steps one after another, sampling around each.
+private struct RecoverySteps {
+    let driver: any StorageDriver
+    let root: String
+    let sample: () throws -> ExhaustSample
+    let onStep: (RecoveryStep) throws -> Void
+    let progress: (String) -> Void
+    var done: [RecoveryStep] = []
+
+    /// A step that fails is recorded with its errno and the run goes on:
+    /// a balance that hits ENOSPC is part of the answer.
+    mutating func step(_ name: String, _ body: () throws -> UInt64?) throws {
+        progress("recovery: \(name)")
+        let before = try sample()
+        let t = Clock.now()
+        var relocated: UInt64?, message: String?, errno: String?
+        do { relocated = try body() } catch {
+            message = "\(error)"
+            errno = (error as? SyscallError)?.errnoName
+        }
+        let s = RecoveryStep(name: name, seconds: Clock.since(t), before: before, after: try sample(),
+                             relocated: relocated, error: message, errno: errno)
+        done.append(s)
+        try onStep(s)
+    }
+}

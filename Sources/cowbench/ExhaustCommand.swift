@@ -1,0 +1,63 @@
+import ArgumentParser
+import CowbenchCore
+import CowbenchExport
+import CowbenchHarness
+import Foundation
+
+struct ExhaustCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exhaust",
+        abstract: "Run instances on a small scratch filesystem until ENOSPC, explain the failure with numbers, and show the way out.",
+        discussion: """
+            On btrfs this reproduces metadata exhaustion: ENOSPC while df still shows free space. With --driver overlay \
+            or copy the same instance stream runs on ext4 of the same size, for contrast.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Storage driver: \(DriverRegistry.names.joined(separator: ", ")).") var driver = "btrfs"
+    @Option(help: "Size of the loop-backed scratch filesystem.") var size = "512M"
+    @Option(help: "Image; the default has 3,000 files of 2 KiB or less on busybox.") var image = ExhaustConfiguration().image
+    @Option(name: .customLong("max-instances"), help: "Give up after this many instances without ENOSPC.") var maxInstances = 300
+    @Option(name: .customLong("modify-files"), help: "Existing small image files each instance rewrites.") var modifyFiles = 1000
+    @Option(name: .customLong("new-files"), help: "New files each instance creates.") var newFiles = 1000
+    @Option(name: .customLong("new-file-size"), help: "Size of each new file (2K or less stays inline on btrfs).") var newFileSize = "1K"
+    @Flag(inversion: .prefixedNo, help: "Fill with 1 MiB files and delete every other one first, so data chunks hold the free space.")
+    var fragmentData = true
+    @Flag(help: "After the failure, delete instances, wait for the cleaner and balance, measuring each step.") var recover = false
+    @Option(help: "Directory for exhaust.csv and exhaust-summary.csv (default results/<date>-<host>-<id>).") var out: String?
+
+    func validate() throws {
+        try validateDriverName(driver, flag: "--driver")
+        guard let bytes = ByteSize.parse(size) else { throw ValidationError("--size '\(size)' is not a size; write e.g. 512M or 1G") }
+        if bytes < 128 << 20 { throw ValidationError("--size must be at least 128M: mkfs.btrfs needs room for its own chunks") }
+        if maxInstances < 1 { throw ValidationError("--max-instances must be at least 1, not \(maxInstances)") }
+        if modifyFiles < 0 || newFiles < 0 { throw ValidationError("--modify-files and --new-files cannot be negative") }
+        guard ByteSize.parse(newFileSize) != nil else { throw ValidationError("--new-file-size '\(newFileSize)' is not a size") }
+    }
+
+    func run() throws {
+        try global.requirePrivilege()
+        var c = ExhaustConfiguration()
+        c.driver = driver
+        c.size = ByteSize.parse(size)!
+        c.image = image
+        c.maxInstances = maxInstances
+        c.modifyFiles = modifyFiles
+        c.newFiles = newFiles
+        c.newFileSize = Int(ByteSize.parse(newFileSize)!)
+        c.fragmentData = fragmentData
+        c.recover = recover
+        let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let writer = try ResultWriter(directory: out ?? ResultWriter.defaultDirectory(runID: runID))
+        let samples = try writer.stream("exhaust.csv", header: ExhaustCSV.header())
+        let tty = isatty(2) == 1
+        let outcome = try Exhaustion(configuration: c, stateDirectory: global.stateDirectory, runID: runID,
+                                     version: CowbenchVersion.string).run(
+            onSample: { s, env in try samples.append(ExhaustCSV.sample(s, env)) },
+            progress: { line in if tty { FileHandle.standardError.write(Data((line + "\n").utf8)) } })
+        try writer.write("exhaust-summary.csv", ExhaustCSV.summary(outcome))
+        print(ExhaustReport.render(outcome), terminator: "")
+        print("results: \(writer.directory)/exhaust.csv, exhaust-summary.csv")
+        if outcome.failure == nil { throw ExitCode(3) }
+    }
+}

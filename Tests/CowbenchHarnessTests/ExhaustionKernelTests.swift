@@ -1,0 +1,66 @@
+import CowbenchCore
+@testable import CowbenchHarness
+import Glibc
+import Testing
+
+/// Small, fast exhaustion runs on real loop-backed filesystems: if a change
+/// stops btrfs metadata exhaustion from reproducing, these fail.
+@Suite(.serialized, .enabled(if: HostCheck.privilegeProblem() == nil, "needs root with CAP_SYS_ADMIN"))
+struct ExhaustionKernelTests {
+    func exhaust(_ driver: String, size: UInt64, recover: Bool) throws -> (ExhaustOutcome, [ExhaustSample]) {
+        let state = "/var/tmp/cowbench-etest-\(getpid())"
+        defer { try? TreeRemover.remove(state) }
+        var c = ExhaustConfiguration()
+        c.driver = driver
+        c.size = size
+        c.recover = recover
+        c.maxInstances = 60
+        var samples: [ExhaustSample] = []
+        let outcome = try Exhaustion(configuration: c, stateDirectory: state, runID: "t", version: "test")
+            .run(onSample: { s, _ in samples.append(s) })
+        #expect(Mounts.mounts(under: state).isEmpty, "nothing of the run stays mounted")
+        #expect(try FileSystem.list(state + "/runs").isEmpty, "the journal is gone: everything was torn down")
+        return (outcome, samples)
+    }
+
+    @Test func btrfsRunsOutOfMetadataWhileDfShowsFreeSpace() throws {
+        let (o, samples) = try exhaust("btrfs", size: 256 << 20, recover: true)
+        let f = try #require(o.failure, "no ENOSPC within 60 instances")
+        #expect(f.errno == "ENOSPC")
+        #expect(f.classification == .metadata)
+        let b = try #require(f.sample.btrfs)
+        #expect(b.unallocated < 8 << 20, "no room left for a metadata chunk")
+        #expect(f.sample.filesystem.availableBytes * 10 >= f.sample.filesystem.totalBytes, "df still shows at least 10% available")
+        #expect(samples.count == f.instance + 1, "one sample after fragmenting, one per instance, one at the failure")
+        #expect(samples.map(\.instance) == samples.map(\.instance).sorted())
+        #expect(o.steps.map(\.name).first == "delete the instances")
+        #expect(o.steps.contains { $0.helped }, "some recovery step gave space back")
+        #expect(o.usableAgain == true)
+    }
+
+    @Test func copyOnExt4RunsOutOfInodesInstead() throws {
+        let (o, _) = try exhaust("copy", size: 256 << 20, recover: false)
+        let f = try #require(o.failure)
+        #expect(f.classification == .inodes)
+        #expect(f.sample.btrfs == nil)
+        #expect(o.fragmented == nil, "fragmenting is a btrfs matter")
+    }
+
+    @Test func classificationFollowsTheNumbers() {
+        func sample(unallocated: UInt64, dataFree: UInt64, metaFree: UInt64) -> ExhaustSample {
+            let fs = FilesystemStats(type: FilesystemStats.btrfsMagic, blockSize: 4096, totalBytes: 512 << 20,
+                                     freeBytes: 100 << 20, availableBytes: 100 << 20, totalInodes: 0, freeInodes: 0)
+            var b = BtrfsSpace()
+            b.deviceSize = 512 << 20
+            b.unallocated = unallocated
+            b.dataTotal = 200 << 20; b.dataUsed = b.dataTotal - dataFree
+            b.globalReserveTotal = 4 << 20
+            b.metadataTotal = 100 << 20; b.metadataUsed = b.metadataTotal - metaFree - b.globalReserveTotal
+            return ExhaustSample(instance: 1, seconds: 0, filesystem: fs, btrfs: b)
+        }
+        #expect(Exhaustion.classify(sample(unallocated: 1 << 20, dataFree: 150 << 20, metaFree: 1 << 20)) == .metadata)
+        #expect(Exhaustion.classify(sample(unallocated: 1 << 20, dataFree: 0, metaFree: 50 << 20)) == .data)
+        #expect(Exhaustion.classify(sample(unallocated: 1 << 20, dataFree: 0, metaFree: 0)) == .both)
+        #expect(Exhaustion.classify(sample(unallocated: 200 << 20, dataFree: 50 << 20, metaFree: 50 << 20)) == .unclear)
+    }
+}
