@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // libbtrfsutil from Debian's libbtrfsutil-dev (scripts/setup.sh installs it).
@@ -19,8 +20,12 @@ let package = Package(
                        providers: [.apt(["libbtrfsutil-dev"])]),
         // Only what Swift cannot import: variadic ioctl, _IOWR request numbers,
         // flexible-array structs, and the async-signal-safe child after fork.
+        // libarchive from Debian's libarchive-dev, for image import.
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .target(name: "CShim"),
-        .target(name: "CowbenchCore", dependencies: ["CShim", "CBtrfsUtil"]),
+        .target(name: "CowbenchCore", dependencies: [
+            "CShim", "CBtrfsUtil", "CArchive", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // The C reference loops `cowbench baseline` compares the harness with.
         .target(name: "CRawLoops"),
         // Timing and statistics; knows nothing of output formats.
@@ -35,7 +40,9 @@ let package = Package(
             "CowbenchCore", "CowbenchHarness", "CowbenchExport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "CowbenchCoreTests", dependencies: ["CowbenchCore"]),
+        .testTarget(name: "CowbenchCoreTests", dependencies: [
+            "CowbenchCore", "CArchive", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "CowbenchHarnessTests", dependencies: ["CowbenchHarness", "CowbenchExport"]),
     ]
 )

@@ -10,6 +10,8 @@ packages=(
   e2fsprogs         # mkfs.ext4 for overlay/copy scratch filesystems
   util-linux        # losetup, findmnt (used by tests to check for leaks)
   pkg-config
+  libarchive-dev    # image import: tar, pax and GNU formats, gzip and zstd
+  umoci             # tests read OCI layouts an independent tool wrote
 )
 
 missing=()

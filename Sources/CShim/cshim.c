@@ -142,3 +142,15 @@ int cb_btrfs_balance(int fd, int data_usage, int metadata_usage, uint64_t *reloc
     *relocated = args.stat.completed;
     return rc < 0 ? -e : 0;
 }
+
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+
+int cb_openat2_beneath(int dirfd, const char *path, int flags, mode_t mode) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (uint64_t)(flags | O_CLOEXEC);
+    how.mode = (flags & O_CREAT) ? mode : 0;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}

@@ -5,7 +5,7 @@ import Foundation
 
 /// Options shared by `run` and `compare`.
 struct BenchmarkOptions: ParsableArguments {
-    @Option(help: "Image: busybox, seed-demo, synthetic[:k=v,...] or dir:/layer0,/layer1.") var image = "busybox"
+    @Option(help: "Image: busybox, seed-demo, synthetic[:k=v,...], dir:/layer0,/layer1, or a name from `cowbench image list`.") var image = "busybox"
     @Option(help: "Workload: \(Workload.names.joined(separator: ", ")).") var workload = "start"
     @Option(help: "Files the write and mixed workloads create.") var files = 100
     @Option(help: "Image files the copy-up, delete and mixed workloads touch.") var count = 4

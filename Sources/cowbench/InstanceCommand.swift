@@ -13,7 +13,7 @@ struct InstanceCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var placement: DriverRootOptions
         @Option(help: "Storage driver: \(DriverRegistry.names.joined(separator: ", ")).") var driver: String
-        @Option(help: "Image: busybox, seed-demo, synthetic[:k=v,...] or dir:/layer0,/layer1.") var image = "busybox"
+        @Option(help: "Image: busybox, seed-demo, synthetic[:k=v,...], dir:/layer0,/layer1, or a name from `cowbench image list`.") var image = "busybox"
 
         func validate() throws { try validateDriverName(driver, flag: "--driver") }
 

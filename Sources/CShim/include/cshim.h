@@ -4,6 +4,7 @@
 //   and btrfs_ioctl_space_args ends in a flexible array, which does not either;
 // - copy_file_range(2) is declared only under _GNU_SOURCE, which Swift's Glibc
 //   module is not built with, and <sys/xattr.h> is not part of that module;
+// - openat2(2) has no glibc wrapper yet;
 // - the child of fork() in a multi-threaded process may only make
 //   async-signal-safe calls, so the fork/unshare/chroot/exec sequence is C.
 #ifndef COWBENCH_CSHIM_H
@@ -46,6 +47,12 @@ int cb_btrfs_device_bytes(int fd, uint64_t *size_bytes, uint64_t *allocated_byte
 /// percent full are relocated; -1 leaves that type alone. Returns 0 or
 /// -errno; *relocated holds the chunks relocated either way.
 int cb_btrfs_balance(int fd, int data_usage, int metadata_usage, uint64_t *relocated);
+
+/// openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV:
+/// the kernel refuses any path that would leave `dirfd` through "..", an
+/// absolute path, a symlink or a mount. glibc 2.36 has no openat2 wrapper.
+/// Adds O_CLOEXEC. Returns the descriptor, or -1 with errno.
+int cb_openat2_beneath(int dirfd, const char *path, int flags, mode_t mode);
 
 /// Which step of cb_spawn_chroot failed in the child.
 enum cb_spawn_stage {

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 
 /// Resolves an `--image` argument to layer directories, building built-in
@@ -6,7 +7,8 @@ import Glibc
 /// - `busybox`: a real rootfs around the host's static busybox;
 /// - `seed-demo`: the blog post's lower/upper example as two layers;
 /// - `synthetic[:key=value,…]`: a deterministic generated image (see `SyntheticImage`);
-/// - `dir:/a,/b,…`: existing layer directories in overlayfs format, bottom first.
+/// - `dir:/a,/b,…`: existing layer directories in overlayfs format, bottom first;
+/// - any other name: an image `cowbench image import` stored.
 public struct ImageCatalog {
     public let directory: String
     private let journal: ResourceJournal
@@ -33,16 +35,19 @@ public struct ImageCatalog {
         switch kind {
         case "busybox":
             name = "busybox"
-            builder = { try BusyboxImage.build(into: $0) }
+            builder = { try BusyboxImage.build(into: $0 + "/layers") }
         case "seed-demo":
             name = "seed-demo"
-            builder = { try SeedDemoImage.build(into: $0) }
+            builder = { try SeedDemoImage.build(into: $0 + "/layers") }
         case "synthetic":
             let s = try SyntheticImage(parameters: params)
             name = s.name
-            builder = { try s.build(into: $0) }
+            builder = { try s.build(into: $0 + "/layers") }
         default:
-            throw SetupError("unknown image '\(spec)'; built-in images: \(Self.builtins.joined(separator: ", ")), or dir:/layer0,/layer1")
+            if Self.isValidName(spec), let layers = complete(spec) { return layers }
+            let imported = list().filter { $0.format != nil }.map(\.name)
+            throw SetupError("unknown image '\(spec)'; built-in images: \(Self.builtins.joined(separator: ", ")), dir:/layer0,/layer1"
+                + (imported.isEmpty ? ", or one you add with `cowbench image import`" : ", or imported: \(imported.joined(separator: ", "))"))
         }
         return try cached(name, build: builder)
     }
@@ -51,22 +56,88 @@ public struct ImageCatalog {
     /// a temporary directory that is renamed into place when complete, so a
     /// crash never leaves a half-built image that looks finished.
     private func cached(_ name: String, build: (String) throws -> Int) throws -> ImageLayers {
+        if let layers = complete(name) { return layers }
+        return try buildAtomically(name, build)
+    }
+
+    /// The layers of a finished image in the state directory, if there is one.
+    private func complete(_ name: String) -> ImageLayers? {
         let dir = directory + "/" + name
-        let marker = dir + "/complete"
-        if let text = try? FileSystem.read(marker), let n = Int(text.split(separator: "\n").first ?? "") {
-            return ImageLayers(name: name, layers: (0..<n).map { dir + "/layers/\($0)" })
-        }
+        guard let text = try? FileSystem.read(dir + "/complete"), let n = Int(text.split(separator: "\n").first ?? "") else { return nil }
+        return ImageLayers(name: name, layers: (0..<n).map { dir + "/layers/\($0)" })
+    }
+
+    /// Builds into a hidden directory and renames it into place; a build that
+    /// fails is removed, so a half-made image never looks finished.
+    private func buildAtomically(_ name: String, _ build: (String) throws -> Int) throws -> ImageLayers {
+        let dir = directory + "/" + name
         try FileSystem.createDirectories(directory)
         let tmp = directory + "/.\(name).building-\(getpid())"
         try journal.record(.directory(tmp))
         try TreeRemover.remove(tmp)
-        try FileSystem.createDirectories(tmp + "/layers")
-        let count = try build(tmp + "/layers")
+        let count: Int
+        do {
+            try FileSystem.createDirectories(tmp + "/layers")
+            count = try build(tmp)
+        } catch {
+            try? TreeRemover.remove(tmp)
+            try? journal.release(.directory(tmp))
+            throw error
+        }
         try FileSystem.write("\(count)\n", to: tmp + "/complete")
         if FileSystem.exists(dir) { try TreeRemover.remove(dir) }
         try FileSystem.rename(tmp, dir)
         try journal.release(.directory(tmp))
         return ImageLayers(name: name, layers: (0..<count).map { dir + "/layers/\($0)" })
+    }
+
+    /// Imports an image from outside under `name`, which must be new.
+    public func importImage(_ importer: ImageImporter, name: String) throws -> ImageLayers {
+        guard Self.isValidName(name) else {
+            throw SetupError("image name '\(name)' must be 1-128 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit, "
+                + "and not a built-in (\(Self.builtins.joined(separator: ", ")))")
+        }
+        guard !FileSystem.exists(directory + "/" + name) else {
+            throw SetupError("image '\(name)' already exists; remove it with `cowbench image rm \(name)` or pass --name")
+        }
+        return try buildAtomically(name) { tmp in
+            let (format, digests) = try importer.importLayers(into: tmp + "/layers", scratch: tmp + "/staging")
+            if FileSystem.exists(tmp + "/staging") { try TreeRemover.remove(tmp + "/staging") }
+            let count = try FileSystem.list(tmp + "/layers").count
+            let record = ImageRecord(name: name, format: format, source: importer.source, layers: digests,
+                                     imported: ISO8601DateFormatter().string(from: Date()))
+            let json = try JSONEncoder().encode(record)
+            try FileSystem.write(String(decoding: json, as: UTF8.self) + "\n", to: tmp + "/image.json")
+            return count
+        }
+    }
+
+    /// Every finished image in the state directory: imported ones and built-ins built so far.
+    public func list() -> [ImageRecord] {
+        let names = ((try? FileSystem.list(directory)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+        return names.compactMap { name in
+            guard let layers = complete(name) else { return nil }
+            if let text = try? FileSystem.read(directory + "/\(name)/image.json"),
+               let r = try? JSONDecoder().decode(ImageRecord.self, from: Data(text.utf8)) {
+                return r
+            }
+            return ImageRecord(name: name, format: nil, source: "built-in", layers: Array(repeating: "", count: layers.layers.count),
+                               imported: nil)
+        }
+    }
+
+    /// Removes a stored image (a built-in is built again when next used).
+    public func remove(_ name: String) throws {
+        guard Self.isValidName(name) || Self.builtins.contains(name), complete(name) != nil || FileSystem.exists(directory + "/" + name) else {
+            throw SetupError("no image named '\(name)' in \(directory)")
+        }
+        try TreeRemover.remove(directory + "/" + name)
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+        guard let first = name.first, first.isLetter || first.isNumber, name.count <= 128 else { return false }
+        return name.allSatisfy { allowed.contains($0) } && !builtins.contains(name)
     }
 
     static func split(_ spec: String) -> (String, [String: String]) {
@@ -78,6 +149,17 @@ public struct ImageCatalog {
         }
         return (String(spec[..<colon]), params)
     }
+}
+
+/// What the state directory knows of a stored image.
+public struct ImageRecord: Codable, Sendable {
+    public var name: String
+    /// nil for built-in images.
+    public var format: ImageImporter.Format?
+    public var source: String
+    /// Layer digests, bottom first (empty strings where unknown).
+    public var layers: [String]
+    public var imported: String?
 }
 
 /// FNV-1a: a stable, dependency-free hash for names derived from arguments.
