@@ -44,5 +44,9 @@ let package = Package(
             "CowbenchCore", "CArchive", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "CowbenchHarnessTests", dependencies: ["CowbenchHarness", "CowbenchExport"]),
+        // Runs the built `cowbench` binary: exit codes, messages, signals, kill -9.
+        .testTarget(name: "CowbenchCLITests", dependencies: [
+            "CowbenchCore", .product(name: "CSV", package: "CSV.swift"),
+        ]),
     ]
 )

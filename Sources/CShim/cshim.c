@@ -3,13 +3,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/btrfs.h>
+#include <linux/openat2.h>
 
 int cb_syncfs(int fd) { return syncfs(fd); }
 
@@ -98,6 +102,16 @@ int cb_spawn_chroot(const char *root, char *const argv[], char *const envp[],
     }
     if (child == 0) {
         close(p[0]);
+        // The instance's process starts with default signal handling and an
+        // empty mask, whatever this process blocks or catches.
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        sigaction(SIGINT, &dfl, NULL);
+        sigaction(SIGTERM, &dfl, NULL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         if (new_mount_ns && unshare(CLONE_NEWNS) < 0) child_fail(p[1], CB_STAGE_UNSHARE);
         if (chroot(root) < 0) child_fail(p[1], CB_STAGE_CHROOT);
         if (chdir("/") < 0) child_fail(p[1], CB_STAGE_CHDIR);
@@ -143,8 +157,6 @@ int cb_btrfs_balance(int fd, int data_usage, int metadata_usage, uint64_t *reloc
     return rc < 0 ? -e : 0;
 }
 
-#include <linux/openat2.h>
-#include <sys/syscall.h>
 
 int cb_openat2_beneath(int dirfd, const char *path, int flags, mode_t mode) {
     struct open_how how;
@@ -154,3 +166,37 @@ int cb_openat2_beneath(int dirfd, const char *path, int flags, mode_t mode) {
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
     return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
 }
+
+
+static volatile sig_atomic_t stop_count = 0;
+static volatile sig_atomic_t stop_signal = 0;
+
+static void on_stop_signal(int sig) {
+    if (stop_count < 100) stop_count++;
+    stop_signal = sig;
+    if (stop_count > 1) {
+        static const char msg[] = "\ncowbench: still cleaning up; wait for it, or kill -9 it and run `cowbench cleanup`\n";
+        ssize_t ignored = write(2, msg, sizeof msg - 1);
+        (void)ignored;
+    }
+}
+
+int cb_install_stop_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    if (sigaction(SIGINT, &sa, NULL) < 0) return -1;
+    if (sigaction(SIGTERM, &sa, NULL) < 0) return -1;
+    // A parent (a test runner, a supervisor) may have started us with these
+    // blocked; threads started later inherit this thread's mask.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    return pthread_sigmask(SIG_UNBLOCK, &set, NULL) == 0 ? 0 : -1;
+}
+
+int cb_stop_count(void) { return stop_count; }
+int cb_stop_signal(void) { return stop_signal; }

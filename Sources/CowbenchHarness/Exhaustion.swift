@@ -76,7 +76,7 @@ public final class Exhaustion {
         }
 
         var live: [Instance] = []
-        for n in 1...c.maxInstances {
+        for n in 1...c.maxInstances where !StopRequest.requested {
             var instance: Instance?
             do {
                 instance = try driver.create(id: "e\(n)", from: image)
@@ -97,7 +97,7 @@ public final class Exhaustion {
         outcome.instancesCreated = live.count
         outcome.seconds = Clock.since(began)
 
-        if c.recover, outcome.failure != nil {
+        if c.recover, outcome.failure != nil, !StopRequest.requested {
             var steps = RecoverySteps(driver: driver, root: root, sample: { try sample(live.count) }, onStep: onStep, progress: progress)
             try steps.step("delete the instances") { () -> UInt64? in
                 for i in live.reversed() { try driver.destroy(i) }
@@ -210,7 +210,7 @@ public final class Exhaustion {
         try FileSystem.mkdir(dir)
         let block = [UInt8](repeating: 0x66, count: 1 << 20)
         var count = 0
-        fill: while true {
+        fill: while !StopRequest.requested {
             let path = dir + "/\(count)"
             do {
                 let fd = try FileDescriptor(path, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)

@@ -52,7 +52,7 @@ public final class Harness {
         let env = environment(root: workspace.root, filesystem: fs.typeName)
         let runner = try InstanceRunner(driver: driver, image: image, argv: argv, root: workspace.root,
                                         btrfs: fs.type == FilesystemStats.btrfsMagic)
-        for w in 0..<c.warmup { _ = runner.run(index: w, id: "w\(w)", keep: false) }
+        for w in 0..<c.warmup where !StopRequest.requested { _ = runner.run(index: w, id: "w\(w)", keep: false) }
 
         var summary = RunSummary(environment: env)
         let lock = NSLock()
@@ -63,7 +63,8 @@ public final class Harness {
         let worker = {
             while true {
                 let index: Int? = lock.withLock {
-                    guard next < c.instances, summary.failures < c.maxFailures, sinkError == nil else { return nil }
+                    guard next < c.instances, summary.failures < c.maxFailures, sinkError == nil,
+                          !StopRequest.requested else { return nil }
                     defer { next += 1 }
                     return next
                 }

@@ -29,13 +29,17 @@ struct BaselineCommand: ParsableCommand {
     }
 
     func run() throws {
-        try global.requirePrivilege()
+        try global.beginRun()
+        let catalog = ImageCatalog(stateDirectory: global.stateDirectory)
+        for d in driverList { try Preflight.requireDriver(d, root: nil, layers: try catalog.layerCount(image)) }
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        let writer = try ResultWriter(directory: out ?? ResultWriter.defaultDirectory(runID: runID))
+        let directory = out ?? ResultWriter.defaultDirectory(runID: runID)
+        try Preflight.requireWritable(directory, flag: "--out")
+        let writer = try ResultWriter(directory: directory)
         let size = ByteSize.parse(scratchSize)!
         let instancesCSV = try writer.stream("instances.csv", header: InstancesCSV.header())
         var rows: [BaselineComparison] = []
-        for driver in driverList {
+        for driver in driverList where !StopRequest.requested {
             FileHandle.standardError.write(Data("\(driver): C loop and shell loop, \(instances) instances each\n".utf8))
             let baseline = try Baseline.run(driver: driver, image: image, iterations: instances, warmup: warmup,
                                             stateDirectory: global.stateDirectory, runID: runID, scratchSize: size)
@@ -59,5 +63,6 @@ struct BaselineCommand: ParsableCommand {
         }
         print(BaselineTable.render(rows), terminator: "")
         print("results: \(writer.directory)/baseline.csv, instances.csv")
+        try exitIfInterrupted(results: writer.directory)
     }
 }

@@ -9,13 +9,17 @@ import Foundation
 enum BenchmarkSession {
     static func execute(drivers: [String], options: BenchmarkOptions, placement: DriverRootOptions,
                         global: GlobalOptions) throws {
-        try global.requirePrivilege()
+        try global.beginRun()
         let configs = try drivers.map { try options.configuration(driver: $0, placement: placement) }
+        let catalog = ImageCatalog(stateDirectory: global.stateDirectory)
+        for c in configs { try Preflight.requireDriver(c.driver, root: c.root, layers: try catalog.layerCount(c.image)) }
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        let writer = try ResultWriter(directory: options.out ?? ResultWriter.defaultDirectory(runID: runID))
+        let out = options.out ?? ResultWriter.defaultDirectory(runID: runID)
+        try Preflight.requireWritable(out, flag: "--out")
+        let writer = try ResultWriter(directory: out)
         let instances = try writer.stream("instances.csv", header: InstancesCSV.header())
         var summaries: [RunSummary] = []
-        for c in configs {
+        for c in configs where !StopRequest.requested {
             let harness = Harness(configuration: c, stateDirectory: global.stateDirectory, runID: runID,
                                   version: CowbenchVersion.string)
             let bar = ProgressBar(label: c.driver.padding(8))
@@ -27,6 +31,7 @@ enum BenchmarkSession {
         }
         print(TerminalTable.render(summaries), terminator: "")
         print("results: \(writer.directory)/instances.csv, summary.csv")
+        try exitIfInterrupted(results: writer.directory)
         let failures = summaries.reduce(0) { $0 + $1.failures }
         if failures > 0 { throw ExitCode(1) }
     }

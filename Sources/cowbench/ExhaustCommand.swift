@@ -36,7 +36,8 @@ struct ExhaustCommand: ParsableCommand {
     }
 
     func run() throws {
-        try global.requirePrivilege()
+        try global.beginRun()
+        try Preflight.requireDriver(driver, root: nil, layers: try ImageCatalog(stateDirectory: global.stateDirectory).layerCount(image))
         var c = ExhaustConfiguration()
         c.driver = driver
         c.size = ByteSize.parse(size)!
@@ -48,7 +49,9 @@ struct ExhaustCommand: ParsableCommand {
         c.fragmentData = fragmentData
         c.recover = recover
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        let writer = try ResultWriter(directory: out ?? ResultWriter.defaultDirectory(runID: runID))
+        let directory = out ?? ResultWriter.defaultDirectory(runID: runID)
+        try Preflight.requireWritable(directory, flag: "--out")
+        let writer = try ResultWriter(directory: directory)
         let samples = try writer.stream("exhaust.csv", header: ExhaustCSV.header())
         let tty = isatty(2) == 1
         let outcome = try Exhaustion(configuration: c, stateDirectory: global.stateDirectory, runID: runID,
@@ -56,6 +59,7 @@ struct ExhaustCommand: ParsableCommand {
             onSample: { s, env in try samples.append(ExhaustCSV.sample(s, env)) },
             progress: { line in if tty { FileHandle.standardError.write(Data((line + "\n").utf8)) } })
         try writer.write("exhaust-summary.csv", ExhaustCSV.summary(outcome))
+        try exitIfInterrupted(results: writer.directory) // before the report, which would call an interrupted run a survivor
         print(ExhaustReport.render(outcome), terminator: "")
         print("results: \(writer.directory)/exhaust.csv, exhaust-summary.csv")
         if outcome.failure == nil { throw ExitCode(3) }

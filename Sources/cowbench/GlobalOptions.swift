@@ -16,8 +16,31 @@ struct GlobalOptions: ParsableArguments {
 
     /// Fails early, before anything is created, when this process cannot mount.
     func requirePrivilege() throws {
-        if let problem = HostCheck.privilegeProblem() { throw ValidationError(problem) }
+        if let problem = HostCheck.privilegeProblem() { throw SetupError(problem) }
     }
+
+    /// What every command that creates things checks first: privilege and a
+    /// writable state directory. Then it warns about leftovers of runs that
+    /// died, and turns Ctrl-C and SIGTERM into a request to stop cleanly.
+    func beginRun() throws {
+        try requirePrivilege()
+        try Preflight.requireWritable(stateDirectory, flag: "--state-dir")
+        let left = Cleanup.leftovers(stateDirectory)
+        if !left.isEmpty {
+            let count = left.reduce(0) { $0 + $1.resources.count }
+            Diagnostics.warn("an earlier run left \(count) mounts, loop devices or directories behind "
+                + "(\(left.map { Path.base($0.journal) }.joined(separator: ", "))); run `cowbench cleanup --state-dir \(stateDirectory)`")
+        }
+        StopRequest.install()
+    }
+}
+
+/// Ends a command that a signal stopped: by now everything it made is torn
+/// down and its rows are on disk, so say where, and exit 128 + signal.
+func exitIfInterrupted(results: String) throws {
+    guard StopRequest.requested else { return }
+    Diagnostics.warn("stopped by \(StopRequest.signalName); everything cowbench made is torn down; results so far are in \(results)")
+    throw ExitCode(128 + StopRequest.signal)
 }
 
 /// The `validate()` check for a flag that names a driver.

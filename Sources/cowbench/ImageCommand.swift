@@ -29,6 +29,7 @@ struct ImageCommand: ParsableCommand {
 
         func run() throws {
             try global.requirePrivilege()
+            try Preflight.requireWritable(global.stateDirectory, flag: "--state-dir")
             let source = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
             var importer = ImageImporter(source: source, reference: ref)
             importer.limits.maxBytes = ByteSize.parse(maxSize)!

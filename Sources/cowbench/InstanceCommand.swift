@@ -19,6 +19,7 @@ struct InstanceCommand: ParsableCommand {
 
         func run() throws {
             try global.requirePrivilege()
+            try Preflight.requireWritable(global.stateDirectory, flag: "--state-dir")
             let store = InstanceStore(stateDirectory: global.stateDirectory)
             let instance = try store.create(driver: driver, image: image, root: placement.root,
                                             scratchSize: placement.scratchBytes)

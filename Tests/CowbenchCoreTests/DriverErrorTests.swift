@@ -1,4 +1,4 @@
-import CowbenchCore
+@testable import CowbenchCore
 import Glibc
 import Testing
 
@@ -27,6 +27,21 @@ extension KernelTests {
                 #expect(!FileSystem.exists(f.scratch.mountPoint + "/instances/x"), "a failed create leaves nothing")
                 try FileSystem.mkdir(image.path + "/0")
                 try f.driver.remove(image)
+            }
+        }
+
+        /// When every directory exists, the kernel log says what is wrong.
+        @Test func overlayMountFailureQuotesTheKernelLog() throws {
+            try DriverFixture.with(DriverFactory(OverlayDriver.self)) { f in
+                let lower = f.state + "/lower", work = f.state + "/work"
+                let upper = f.scratch.mountPoint + "/upper", target = f.scratch.mountPoint + "/merged"
+                for d in [lower, work, upper, target] { try FileSystem.mkdir(d) }
+                let error = #expect(throws: SyscallError.self) {
+                    try OverlayMount.mount(lowers: [lower], upper: upper, work: work, target: target)
+                }
+                #expect(error?.description.contains("; dmesg: overlayfs: workdir and upperdir must reside under the same mount") == true,
+                        "\(error?.description ?? "")")
+                for d in [upper, target] { try FileSystem.rmdir(d) }
             }
         }
 

@@ -82,6 +82,29 @@ struct HarnessKernelTests {
         try ws.driver.remove(image)
     }
 
+    /// A deliberately tiny scratch filesystem: ENOSPC lands on the rows of the
+    /// instances it hit, the run stops at --max-failures, and tears down.
+    @Test func enospcMidRunIsRecordedOnItsRows() throws {
+        let state = "/var/tmp/cowbench-htest-full-\(getpid())"
+        defer { try? TreeRemover.remove(state) }
+        var c = RunConfiguration(driver: "copy")
+        c.image = "synthetic:layers=2,files=20,sizes=512k:1,delete=0,overwrite=0,seed=5"
+        c.keep = true
+        c.instances = 40
+        c.warmup = 0
+        c.maxFailures = 3
+        c.scratchSize = 64 << 20
+        var rows: [InstanceResult] = []
+        let summary = try Harness(configuration: c, stateDirectory: state, runID: "full", version: "test").run { r, _ in rows.append(r) }
+        let failed = rows.filter { $0.error != nil }
+        #expect(failed.count == 3 && summary.failures == 3, "the run stops at --max-failures")
+        #expect(failed.allSatisfy { $0.error?.errno == "ENOSPC" && $0.error?.phase == .create }, "\(failed.map { $0.error?.description ?? "" })")
+        #expect(rows.count < 40 && rows.count > 3, "some instances fit before the filesystem filled")
+        #expect(rows.count == summary.instances)
+        #expect(Mounts.mounts(under: state).isEmpty)
+        #expect(((try? FileSystem.list(state + "/scratch")) ?? []).isEmpty, "torn down after ENOSPC")
+    }
+
     @Test func usageWalkIsSampledEveryKthInstance() throws {
         var walked: [Int] = []
         _ = try run("overlay", .write(files: 3), instances: 7, usageEvery: 3) { r in

@@ -5,6 +5,7 @@
 // - copy_file_range(2) is declared only under _GNU_SOURCE, which Swift's Glibc
 //   module is not built with, and <sys/xattr.h> is not part of that module;
 // - openat2(2) has no glibc wrapper yet;
+// - a signal handler must be async-signal-safe;
 // - the child of fork() in a multi-threaded process may only make
 //   async-signal-safe calls, so the fork/unshare/chroot/exec sequence is C.
 #ifndef COWBENCH_CSHIM_H
@@ -53,6 +54,15 @@ int cb_btrfs_balance(int fd, int data_usage, int metadata_usage, uint64_t *reloc
 /// absolute path, a symlink or a mount. glibc 2.36 has no openat2 wrapper.
 /// Adds O_CLOEXEC. Returns the descriptor, or -1 with errno.
 int cb_openat2_beneath(int dirfd, const char *path, int flags, mode_t mode);
+
+/// SIGINT and SIGTERM handlers that only count and remember the signal, and
+/// on the second one write a "still cleaning up" line with write(2). C,
+/// because a handler may only touch sig_atomic_t and async-signal-safe
+/// calls, which Swift code (global access, the runtime) cannot promise.
+int cb_install_stop_handlers(void);
+/// How many stop signals arrived, and the last one (0 if none).
+int cb_stop_count(void);
+int cb_stop_signal(void);
 
 /// Which step of cb_spawn_chroot failed in the child.
 enum cb_spawn_stage {

@@ -80,6 +80,10 @@ enum OverlayMount {
         check("upperdir", upper)
         check("workdir", work)
         check("mount point", target)
+        if error.hint == nil, problems.isEmpty {
+            let dmesg = KernelLog.recent(containing: "overlay")
+            if !dmesg.isEmpty { problems.append("dmesg: " + dmesg.joined(separator: " | ")) }
+        }
         let hint = problems.isEmpty ? error.hint : ([problems.joined(separator: "; ")] + (error.hint.map { [$0] } ?? [])).joined(separator: "; ")
         return SyscallError(error.call, path: error.path, errno: error.errno, hint: hint)
     }

@@ -11,11 +11,12 @@ import Glibc
 /// - any other name: an image `cowbench image import` stored.
 public struct ImageCatalog {
     public let directory: String
-    private let journal: ResourceJournal
+    private let journal: ResourceJournal?
 
     public static let builtins = ["busybox", "seed-demo", "synthetic"]
 
-    public init(stateDirectory: String, journal: ResourceJournal) {
+    /// Without a journal the catalog can look (`layerCount`, `list`) but not build.
+    public init(stateDirectory: String, journal: ResourceJournal? = nil) {
         directory = stateDirectory + "/images"
         self.journal = journal
     }
@@ -45,9 +46,7 @@ public struct ImageCatalog {
             builder = { try s.build(into: $0 + "/layers") }
         default:
             if Self.isValidName(spec), let layers = complete(spec) { return layers }
-            let imported = list().filter { $0.format != nil }.map(\.name)
-            throw SetupError("unknown image '\(spec)'; built-in images: \(Self.builtins.joined(separator: ", ")), dir:/layer0,/layer1"
-                + (imported.isEmpty ? ", or one you add with `cowbench image import`" : ", or imported: \(imported.joined(separator: ", "))"))
+            throw unknown(spec)
         }
         return try cached(name, build: builder)
     }
@@ -73,6 +72,7 @@ public struct ImageCatalog {
         let dir = directory + "/" + name
         try FileSystem.createDirectories(directory)
         let tmp = directory + "/.\(name).building-\(getpid())"
+        guard let journal else { throw SetupError("image \(name) is not built yet, and this catalog was opened only to look") }
         try journal.record(.directory(tmp))
         try TreeRemover.remove(tmp)
         let count: Int
@@ -89,6 +89,34 @@ public struct ImageCatalog {
         try FileSystem.rename(tmp, dir)
         try journal.release(.directory(tmp))
         return ImageLayers(name: name, layers: (0..<count).map { dir + "/layers/\($0)" })
+    }
+
+    /// How many layers `spec` has, without building or changing anything:
+    /// the check a command makes before it creates its first resource.
+    public func layerCount(_ spec: String) throws -> Int {
+        if spec.hasPrefix("dir:") {
+            let dirs = spec.dropFirst(4).split(separator: ",").map(String.init)
+            for d in dirs where !FileSystem.isDirectory(d) {
+                throw SetupError("image layer directory \(d) does not exist or is not a directory")
+            }
+            guard !dirs.isEmpty else { throw SetupError("--image dir: needs at least one directory") }
+            return dirs.count
+        }
+        let (kind, params) = Self.split(spec)
+        switch kind {
+        case "busybox": return 1
+        case "seed-demo": return 2
+        case "synthetic": return try SyntheticImage(parameters: params).layers
+        default:
+            if Self.isValidName(spec), let layers = complete(spec) { return layers.layers.count }
+            throw unknown(spec)
+        }
+    }
+
+    private func unknown(_ spec: String) -> SetupError {
+        let imported = list().filter { $0.format != nil }.map(\.name)
+        return SetupError("unknown image '\(spec)'; built-in images: \(Self.builtins.joined(separator: ", ")), dir:/layer0,/layer1"
+            + (imported.isEmpty ? ", or one you add with `cowbench image import`" : ", or imported: \(imported.joined(separator: ", "))"))
     }
 
     /// Imports an image from outside under `name`, which must be new.

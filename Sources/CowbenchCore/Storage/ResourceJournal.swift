@@ -53,11 +53,26 @@ public final class ResourceJournal: @unchecked Sendable {
     private var live: [Resource] = []
     private let fd: FileDescriptor
 
+    /// Another live cowbench process holds this journal.
+    public struct Busy: Error, CustomStringConvertible {
+        public let path: String
+        public var description: String { "\(path) is in use by a running cowbench" }
+    }
+
     /// Opens (or creates) the journal at `path` and replays what it recorded.
+    /// The journal stays locked (flock) while this object lives, so `cleanup`
+    /// can tell a crashed run's journal from a running one's; throws `Busy`
+    /// if another process holds it.
     public init(path: String) throws {
         try FileSystem.createDirectories(Path.parent(path))
         self.path = path
         fd = try FileDescriptor(path, flags: O_WRONLY | O_CREAT | O_APPEND, mode: 0o644)
+        var rc: Int32
+        repeat { rc = flock(fd.raw, LOCK_EX | LOCK_NB) } while rc != 0 && errno == EINTR
+        if rc != 0 {
+            if errno == EWOULDBLOCK { throw Busy(path: path) }
+            throw SyscallError("flock", path: path)
+        }
         live = try Self.replay(path)
     }
 
@@ -79,20 +94,30 @@ public final class ResourceJournal: @unchecked Sendable {
         }
     }
 
-    /// Releases every live resource inside `directory` without removing it,
-    /// for when the filesystem that holds them is about to go as a whole.
-    public func releaseAll(under directory: String) throws {
-        let prefix = directory + "/"
-        for r in resources.reversed() where r.path.hasPrefix(prefix) { try release(r) }
-    }
-
     /// Removes every live resource, newest first. Keeps going past failures
     /// and throws the first one at the end, so one stuck mount does not leave
     /// the rest behind. Returns what it removed.
+    ///
+    /// A filesystem cowbench made on one of its own loop devices goes as a
+    /// whole: what was mounted inside it is unmounted, and what it holds is
+    /// not deleted one by one (on a full btrfs a delete can itself fail with
+    /// ENOSPC, and unmounting is faster anyway).
     @discardableResult
     public func teardown() throws -> [Resource] {
         var removed: [Resource] = []
         var firstError: Error?
+        for mountPoint in ownFilesystems() {
+            do {
+                for m in Mounts.mounts(under: mountPoint) where m.mountPoint != mountPoint { try Mounts.unmount(m.mountPoint) }
+                let prefix = mountPoint + "/"
+                for r in resources.reversed() where r.path.hasPrefix(prefix) {
+                    try release(r)
+                    removed.append(r)
+                }
+            } catch {
+                firstError = firstError ?? error
+            }
+        }
         for r in resources.reversed() {
             do {
                 try Self.remove(r)
@@ -105,6 +130,18 @@ public final class ResourceJournal: @unchecked Sendable {
         if firstError == nil, resources.isEmpty { try? FileSystem.unlink(path) }
         if let firstError { throw firstError }
         return removed
+    }
+
+    /// Mount points of live mounts whose source is a live loop device of this journal.
+    private func ownFilesystems() -> [String] {
+        let live = resources
+        let loops = Set(live.compactMap { if case .loop(let d, _) = $0 { d } else { nil } })
+        guard !loops.isEmpty else { return [] }
+        let table = Mounts.table()
+        return live.compactMap { r -> String? in
+            guard case .mount(let m) = r, table.contains(where: { $0.mountPoint == m && loops.contains($0.source) }) else { return nil }
+            return m
+        }
     }
 
     /// Removes one resource if it still exists; removing a missing one is a no-op.

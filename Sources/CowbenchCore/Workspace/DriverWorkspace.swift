@@ -17,8 +17,11 @@ public final class DriverWorkspace {
                 scratchSize: UInt64 = defaultScratchSize, journal: ResourceJournal) throws {
         self.journal = journal
         if let root {
-            guard FileSystem.isDirectory(root) else {
-                throw SetupError("--root \(root) does not exist or is not a directory")
+            if let problem = Self.rootProblem(root, for: driverType) { throw SetupError(problem) }
+            let marker = root + "/" + Self.rootMarker
+            if !FileSystem.exists(marker) {
+                try journal.record(.file(marker))
+                try FileSystem.write("cowbench works here; `cowbench cleanup` removes what it made\n", to: marker)
             }
             scratch = nil
             self.root = root
@@ -36,6 +39,24 @@ public final class DriverWorkspace {
         }
     }
 
+    /// Marks a `--root` directory as cowbench's while it works there.
+    public static let rootMarker = ".cowbench-root"
+
+    /// Why `root` cannot hold `driverType`, or nil if it can. Creates nothing.
+    public static func rootProblem(_ root: String, for driverType: any StorageDriver.Type) -> String? {
+        guard FileSystem.isDirectory(root) else { return "--root \(root) does not exist or is not a directory" }
+        if let kind = driverType.capabilities.requiredFilesystem, let fs = try? FileSystem.statfs(root), fs.typeName != kind.rawValue {
+            return "--root \(root) is on \(fs.typeName), but the \(driverType.name) driver needs \(kind.rawValue); "
+                + "pass a directory on \(kind.rawValue), or leave --root out and cowbench makes a scratch \(kind.rawValue)"
+        }
+        let entries = ((try? FileSystem.list(root)) ?? []).filter { $0 != rootMarker }
+        if !entries.isEmpty && !FileSystem.exists(root + "/" + rootMarker) {
+            return "--root \(root) is not empty and not cowbench's (it has no \(rootMarker)); pass an empty directory, "
+                + "so cowbench never mixes its files with yours"
+        }
+        return nil
+    }
+
     /// Reopens a workspace whose scratch filesystem an earlier process made.
     public init(reopening driverType: any StorageDriver.Type, root: String, journal: ResourceJournal) throws {
         self.journal = journal
@@ -44,17 +65,9 @@ public final class DriverWorkspace {
         driver = try driverType.init(root: root, journal: journal)
     }
 
-    /// Removes everything this workspace's journal recorded, newest first.
-    /// On a scratch filesystem, whatever lives inside it goes with it: its
-    /// mounts are unmounted, and its subvolumes and directories are not
-    /// deleted one by one (on a full btrfs a delete can itself hit ENOSPC).
+    /// Removes everything this workspace's journal recorded, newest first
+    /// (a scratch filesystem as a whole, see `ResourceJournal.teardown`).
     public func close() throws {
-        if let scratch {
-            for m in Mounts.mounts(under: scratch.mountPoint) where m.mountPoint != scratch.mountPoint {
-                try Mounts.unmount(m.mountPoint)
-            }
-            try journal.releaseAll(under: scratch.mountPoint)
-        }
         try journal.teardown()
     }
 }

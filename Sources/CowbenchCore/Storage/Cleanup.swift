@@ -1,0 +1,61 @@
+import Glibc
+
+/// Finds and removes what earlier cowbench processes left behind, from their
+/// journals alone: exactly what they recorded, nothing else. Journals a
+/// running cowbench holds (flock) are left alone.
+public enum Cleanup {
+    /// A journal of a process that is gone, with what it still records.
+    public struct Leftover: Sendable {
+        public let journal: String
+        public let resources: [Resource]
+    }
+
+    static func journals(_ state: String) -> [String] {
+        ["runs", "workspaces"].flatMap { sub in
+            ((try? FileSystem.list("\(state)/\(sub)")) ?? []).filter { $0.hasSuffix(".journal") }.sorted().map { "\(state)/\(sub)/\($0)" }
+        }
+    }
+
+    /// Leftovers of runs that did not finish (`instance create` workspaces
+    /// are meant to outlive their process and are not counted).
+    public static func leftovers(_ state: String) -> [Leftover] {
+        journals(state).filter { !$0.contains("/workspaces/") }.compactMap { path in
+            guard let j = try? ResourceJournal(path: path), !j.resources.isEmpty else { return nil }
+            return Leftover(journal: path, resources: j.resources)
+        }
+    }
+
+    /// Tears down every journal no running cowbench holds, including the
+    /// workspaces of `instance create`. Reports each step through `report`;
+    /// throws the first failure after trying everything. Safe to run twice.
+    @discardableResult
+    public static func run(_ state: String, report: (String) -> Void) throws -> Int {
+        var removed = 0
+        var firstError: Error?
+        for path in journals(state) {
+            let journal: ResourceJournal
+            do { journal = try ResourceJournal(path: path) } catch let e as ResourceJournal.Busy {
+                report("skipped \(e.path): in use by a running cowbench")
+                continue
+            } catch {
+                firstError = firstError ?? error
+                report("cannot open \(path): \(error)")
+                continue
+            }
+            do {
+                for r in try journal.teardown() {
+                    report("removed \(r)")
+                    removed += 1
+                }
+            } catch {
+                firstError = firstError ?? error
+                report("could not remove everything in \(path): \(error)")
+            }
+            if journal.resources.isEmpty, path.contains("/workspaces/") {
+                try? FileSystem.unlink(String(path.dropLast(".journal".count)) + ".json")
+            }
+        }
+        if let firstError { throw firstError }
+        return removed
+    }
+}

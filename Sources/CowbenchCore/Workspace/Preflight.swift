@@ -1,0 +1,38 @@
+import Glibc
+
+/// Checks made before a command creates anything, so bad input fails with a
+/// message that names the problem and what to do, and leaves no trace.
+public enum Preflight {
+    /// `path` (or the nearest existing directory above it) must be writable
+    /// and on a read-write filesystem.
+    public static func requireWritable(_ path: String, flag: String) throws {
+        var existing = path
+        while !FileSystem.exists(existing) && existing != "/" { existing = Path.parent(existing) }
+        guard FileSystem.isDirectory(existing) else {
+            throw SetupError("\(flag) \(path): \(existing) is not a directory")
+        }
+        var vfs = statvfs()
+        if statvfs(existing, &vfs) == 0, vfs.f_flag & UInt(ST_RDONLY) != 0 {
+            throw SetupError("\(flag) \(path) is on a read-only filesystem (at \(existing)); pass a writable \(flag)")
+        }
+        if access(existing, W_OK) != 0 {
+            throw SetupError("\(flag) \(path) is not writable (\(existing): \(Errno.name(errno))); pass a writable \(flag)")
+        }
+    }
+
+    /// The driver must work on this host, on `root` if one is given, with an
+    /// image of `layers` layers.
+    public static func requireDriver(_ name: String, root: String?, layers: Int) throws {
+        let type = try DriverRegistry.driver(named: name)
+        if let root {
+            if let problem = DriverWorkspace.rootProblem(root, for: type) { throw SetupError(problem) }
+        } else {
+            let (works, reason) = DriverRegistry.availability(of: type)
+            if !works { throw SetupError("the \(name) driver cannot run here: \(reason)") }
+        }
+        let max = type.capabilities.maxLayers
+        if layers > max {
+            throw SetupError("the image has \(layers) layers, but the \(name) driver takes at most \(max) on this kernel")
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import CowbenchCore
+import Glibc
+import Testing
+
+@Suite struct DoctorTests {
+    static var healthy: Doctor.HostFacts {
+        Doctor.HostFacts(kernelFilesystems: ["overlay", "btrfs", "ext4"], loopControl: true, attachedLoops: 0,
+                         tools: ["mkfs.ext4": "/sbin/mkfs.ext4", "mkfs.btrfs": "/sbin/mkfs.btrfs", "btrfs": "/bin/btrfs",
+                                 "unshare": "/bin/unshare", "chroot": "/sbin/chroot", "umoci": "/bin/umoci"],
+                         libarchive: "libarchive 3.6.2", stateDirectory: "/var/lib/cowbench", stateFilesystem: "ext4",
+                         stateAvailable: 50 << 30, leftovers: 0)
+    }
+
+    func line(_ facts: Doctor.HostFacts, _ name: String) -> Doctor.Check? { Doctor.checks(facts).first { $0.name == name } }
+
+    @Test func aHealthyHostPassesEveryCheck() {
+        #expect(Doctor.checks(Self.healthy).allSatisfy { $0.status == .ok })
+    }
+
+    @Test func aMissingToolIsNamedWithTheFix() {
+        var facts = Self.healthy
+        facts.tools["mkfs.btrfs"] = .some(nil)
+        let c = line(facts, "tool: mkfs.btrfs")
+        #expect(c?.status == .fail)
+        #expect(c?.detail.contains("run scripts/setup.sh") == true)
+        facts.tools["umoci"] = .some(nil)
+        #expect(line(facts, "tool: umoci")?.status == .warn, "only the tests need umoci")
+    }
+
+    @Test func aKernelWithoutBtrfsFails() {
+        var facts = Self.healthy
+        facts.kernelFilesystems.remove("btrfs")
+        #expect(line(facts, "kernel: btrfs")?.detail.contains("modprobe btrfs") == true)
+        #expect(line(facts, "kernel: btrfs")?.status == .fail)
+    }
+
+    @Test func leftoversAndLowSpaceWarn() {
+        var facts = Self.healthy
+        facts.leftovers = 2
+        facts.stateAvailable = 1 << 30
+        #expect(line(facts, "leftovers")?.detail.contains("run `cowbench cleanup`") == true)
+        #expect(line(facts, "state directory")?.status == .warn)
+    }
+}
+
+/// The real doctor on this host, and with a root that cannot hold btrfs.
+@Suite(.serialized, .enabled(if: HostCheck.privilegeProblem() == nil, "needs root with CAP_SYS_ADMIN"))
+struct DoctorOnThisHostTests {
+    @Test func passesHere() throws {
+        let r = try CLI.run(["doctor", "--state-dir", "/var/tmp/cowbench-doctor-\(getpid())"])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(!r.stdout.contains("FAIL"))
+        #expect(r.stdout.split(separator: "\n").contains { $0.hasPrefix("OK") && $0.contains("kernel: overlay") })
+    }
+
+    @Test func namesANonBtrfsRoot() throws {
+        let r = try CLI.run(["doctor", "--state-dir", "/var/tmp/cowbench-doctor-\(getpid())", "--root", "/var/tmp"])
+        #expect(r.status == 1)
+        #expect(r.stdout.split(separator: "\n").contains { $0.hasPrefix("FAIL") && $0.contains("root for btrfs") }, "\(r.stdout)")
+        #expect(r.stdout.contains("is on ext4, but the btrfs driver needs btrfs"))
+    }
+}

@@ -1,0 +1,90 @@
+import CowbenchCore
+import Foundation
+import Glibc
+import Testing
+
+/// kill -9 and Ctrl-C at random moments of a real `compare`, on the real
+/// kernel. Seeds are printed so a failing trial can be replayed.
+@Suite(.serialized, .enabled(if: HostCheck.privilegeProblem() == nil, "needs root with CAP_SYS_ADMIN"))
+struct FaultInjectionTests {
+    static let drivers = ["overlay", "btrfs", "copy"]
+
+    /// SplitMix64, so a seed names one trial exactly.
+    struct Random {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    func compare(_ driver: String, state: String, out: String, instances: Int) throws -> CLI.Running {
+        try CLI.start(["compare", "--drivers", driver, "--instances", "\(instances)", "--warmup", "1",
+                       "--scratch-size", "2G", "--state-dir", state, "--out", out])
+    }
+
+    @Test func killDashNineThenCleanupLeavesNothing() throws {
+        let base = "/var/tmp/cowbench-kill-\(getpid())"
+        defer { try? TreeRemover.remove(base) }
+        let seed = UInt64(ProcessInfo.processInfo.environment["COWBENCH_FAULT_SEED"] ?? "") ?? UInt64(time(nil))
+        print("kill -9 trials: seed \(seed) (set COWBENCH_FAULT_SEED to replay)")
+        var rng = Random(state: seed)
+        var rowsSeen = 0
+        for trial in 0..<21 {
+            let driver = Self.drivers[trial % 3]
+            let delay = 20_000 + Int(rng.next() % 1_500_000)
+            let out = base + "/out\(trial)"
+            let p = try compare(driver, state: base + "/state", out: out, instances: 2000)
+            usleep(UInt32(delay))
+            kill(p.pid, SIGKILL)
+            let killed = p.finish()
+            print("trial \(trial): \(driver), kill -9 after \(delay / 1000) ms, status \(killed.status)")
+            #expect(killed.status == 128 + SIGKILL, "trial \(trial) (seed \(seed)): \(killed.all)")
+
+            let cleanup = try CLI.run(["cleanup", "--state-dir", base + "/state"])
+            #expect(cleanup.status == 0, "trial \(trial) (seed \(seed)): \(cleanup.all)")
+            #expect(CLI.leftovers(under: base).isEmpty, "trial \(trial) (seed \(seed)): \(CLI.leftovers(under: base))")
+            if FileSystem.exists(out + "/instances.csv") { rowsSeen += try CLI.checkCSV(out + "/instances.csv") }
+            let again = try CLI.run(["cleanup", "--state-dir", base + "/state"])
+            #expect(again.stdout.contains("nothing to clean up"), "cleanup twice is harmless: \(again.all)")
+        }
+        print("instance rows that survived the kills and parsed: \(rowsSeen)")
+    }
+
+    @Test func sigintStopsCleanlyAndKeepsRows() throws {
+        let base = "/var/tmp/cowbench-int-\(getpid())"
+        defer { try? TreeRemover.remove(base) }
+        for (trial, driver) in (Self.drivers + ["overlay"]).enumerated() {
+            let out = base + "/out\(trial)"
+            let p = try compare(driver, state: base + "/state", out: out, instances: 100_000)
+            usleep(UInt32(800_000 + trial * 300_000))
+            kill(p.pid, SIGINT)
+            let r = p.finish()
+            #expect(r.status == 128 + SIGINT, "\(driver): \(r.all)")
+            #expect(r.stderr.contains("stopped by SIGINT; everything cowbench made is torn down; results so far are in \(out)"), "\(r.stderr)")
+            #expect(CLI.leftovers(under: base).isEmpty, "\(driver): no cleanup needed after Ctrl-C: \(CLI.leftovers(under: base))")
+            let rows = try CLI.checkCSV(out + "/instances.csv")
+            #expect(rows > 0, "\(driver): rows finished before the signal are on disk")
+            #expect(FileSystem.exists(out + "/summary.csv"))
+            print("SIGINT trial \(trial): \(driver), \(rows) rows kept")
+        }
+    }
+
+    @Test func aNewRunWarnsAboutLeftovers() throws {
+        let base = "/var/tmp/cowbench-left-\(getpid())"
+        defer { try? TreeRemover.remove(base) }
+        let p = try compare("overlay", state: base + "/state", out: base + "/out", instances: 100_000)
+        usleep(900_000)
+        kill(p.pid, SIGKILL)
+        _ = p.finish()
+        let r = try CLI.run(["compare", "--drivers", "overlay", "--instances", "2", "--warmup", "0", "--scratch-size", "1G",
+                             "--state-dir", base + "/state", "--out", base + "/out2"])
+        #expect(r.stderr.contains("an earlier run left"), "\(r.stderr)")
+        #expect(r.stderr.contains("run `cowbench cleanup --state-dir \(base)/state`"))
+        _ = try CLI.run(["cleanup", "--state-dir", base + "/state"])
+        #expect(CLI.leftovers(under: base).isEmpty)
+    }
+}
