@@ -17,6 +17,8 @@ public struct InstanceResult: Sendable {
     public var btrfs: BtrfsSpace?
     public var error: PhaseError?
 
+    public init(index: Int) { self.index = index }
+
     public var total: Double { [create, start, run, destroy].compactMap { $0 }.reduce(0, +) }
 
     public func seconds(_ phase: Phase) -> Double? {
@@ -84,6 +86,20 @@ public struct RunEnvironment: Sendable {
     public var filesystem: String
     public var mountOptions: String
     public var cowbenchVersion: String
+
+    public init(runID: String, host: String, kernel: String, driver: String, image: String, workload: String, mode: String,
+                filesystem: String, mountOptions: String, cowbenchVersion: String) {
+        self.runID = runID
+        self.host = host
+        self.kernel = kernel
+        self.driver = driver
+        self.image = image
+        self.workload = workload
+        self.mode = mode
+        self.filesystem = filesystem
+        self.mountOptions = mountOptions
+        self.cowbenchVersion = cowbenchVersion
+    }
 }
 
 /// The aggregate of one driver's run.
@@ -99,11 +115,13 @@ public struct RunSummary: Sendable {
     public var teardownSeconds: Double?
     public var firstError: String?
 
+    public init(environment: RunEnvironment) { self.environment = environment }
+
     public var instancesPerSecond: Double { wallSeconds > 0 ? Double(instances) / wallSeconds : 0 }
     public var bytesPerInstance: Double { instances > 0 ? Double(addedBytes) / Double(instances) : 0 }
     public var inodesPerInstance: Double { instances > 0 ? Double(addedInodes) / Double(instances) : 0 }
 
-    mutating func add(_ r: InstanceResult) {
+    public mutating func add(_ r: InstanceResult) {
         instances += 1
         for p in Phase.allCases { if let s = r.seconds(p) { phases[p]!.record(seconds: s) } }
         addedBytes += r.addedBytes

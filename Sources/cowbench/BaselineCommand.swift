@@ -62,7 +62,8 @@ struct BaselineCommand: ParsableCommand {
                                                                 version: CowbenchVersion.string, image: image, instances: instances))
         }
         print(BaselineTable.render(rows), terminator: "")
-        print("results: \(writer.directory)/baseline.csv, instances.csv")
+        try ReportCommand.writeAlongside(writer.directory)
+        print("results: \(writer.directory)/baseline.csv, instances.csv, report.md, report.html")
         try exitIfInterrupted(results: writer.directory)
     }
 }

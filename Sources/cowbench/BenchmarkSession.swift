@@ -30,7 +30,8 @@ enum BenchmarkSession {
             try writer.write("summary.csv", SummaryCSV.render(summaries))
         }
         print(TerminalTable.render(summaries), terminator: "")
-        print("results: \(writer.directory)/instances.csv, summary.csv")
+        try ReportCommand.writeAlongside(writer.directory)
+        print("results: \(writer.directory)/instances.csv, summary.csv, report.md, report.html")
         try exitIfInterrupted(results: writer.directory)
         let failures = summaries.reduce(0) { $0 + $1.failures }
         if failures > 0 { throw ExitCode(1) }

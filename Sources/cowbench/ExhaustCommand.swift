@@ -61,7 +61,8 @@ struct ExhaustCommand: ParsableCommand {
         try writer.write("exhaust-summary.csv", ExhaustCSV.summary(outcome))
         try exitIfInterrupted(results: writer.directory) // before the report, which would call an interrupted run a survivor
         print(ExhaustReport.render(outcome), terminator: "")
-        print("results: \(writer.directory)/exhaust.csv, exhaust-summary.csv")
+        try ReportCommand.writeAlongside(writer.directory)
+        print("results: \(writer.directory)/exhaust.csv, exhaust-summary.csv, report.md, report.html")
         if outcome.failure == nil { throw ExitCode(3) }
     }
 }

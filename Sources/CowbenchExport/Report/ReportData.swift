@@ -1,0 +1,182 @@
+import CSV
+import CowbenchHarness
+import Foundation
+
+/// Result directories read back from their CSV files: the input of every
+/// report format. Built from file contents, so parsing does no I/O.
+public struct ReportData: Sendable, Encodable {
+    /// The files of one result directory, by name (`instances.csv`…).
+    public typealias Files = [String: String]
+
+    public var runs: [DriverRun] = []
+    public var exhaustions: [Exhaustion] = []
+    public var baselines: [BaselineRow] = []
+
+    /// The environment columns every cowbench CSV starts with.
+    public struct Environment: Sendable, Encodable, Hashable {
+        public var runID, host, kernel, driver, image, workload, mode, fsType, mountOptions, version: String
+    }
+
+    /// One driver's instances from one run.
+    public struct DriverRun: Sendable, Encodable {
+        public var environment: Environment
+        public var instances: [Instance]
+        /// From summary.csv, when it is there.
+        public var wallSeconds: Double?
+        public var teardownSeconds: Double?
+
+
+        /// The same aggregate the harness printed when the run ended.
+        public var summary: RunSummary {
+            let e = environment
+            var s = RunSummary(environment: RunEnvironment(runID: e.runID, host: e.host, kernel: e.kernel, driver: e.driver, image: e.image,
+                                                           workload: e.workload, mode: e.mode, filesystem: e.fsType,
+                                                           mountOptions: e.mountOptions, cowbenchVersion: e.version))
+            for i in instances {
+                var r = InstanceResult(index: i.index)
+                (r.create, r.start, r.run, r.destroy) = (i.create, i.start, i.run, i.destroy)
+                r.addedBytes = i.addedBytes
+                r.addedInodes = i.addedInodes
+                if let p = i.errorPhase { r.error = PhaseError(phase: Phase(rawValue: p) ?? .run, message: i.errno ?? "failed") }
+                s.add(r)
+            }
+            s.wallSeconds = wallSeconds ?? 0
+            s.teardownSeconds = teardownSeconds
+            return s
+        }
+    }
+
+    public struct Instance: Sendable, Encodable {
+        public var index: Int
+        public var create, start, run, destroy: Double?
+        public var addedBytes: Int64
+        public var addedInodes: Int64
+        public var fsUsedBytes: Int64?
+        public var errorPhase: String?
+        public var errno: String?
+
+    }
+
+    /// An `exhaust` run: its samples and its summary rows.
+    public struct Exhaustion: Sendable, Encodable {
+        public var environment: Environment
+        public var samples: [Space]
+        public var steps: [Step]
+        public var mkfs: String
+        public var reclaim: String
+    }
+
+    /// The space columns of exhaust.csv and exhaust-summary.csv, in bytes.
+    public struct Space: Sendable, Encodable {
+        public var instance: Int
+        public var seconds: Double?
+        public var fsSize, dfFree, dfAvail: Int64
+        public var dataUsed, dataTotal, metaUsed, metaTotal, globalReserve, unallocated: Int64?
+        public var metaProfile: String
+    }
+
+    /// A row of exhaust-summary.csv: the failure, a recovery step or the proof.
+    public struct Step: Sendable, Encodable {
+        public var step: String
+        public var instance: String
+        public var phase, syscall, errno, path, classification: String
+        public var space: Space?
+        public var relocatedChunks: String
+        public var helped: String
+        public var seconds: Double?
+    }
+
+    public struct BaselineRow: Sendable, Encodable {
+        public var host, kernel, version, driver, image, phase: String
+        public var instances: Int
+        public var rawSeconds, cowbenchSeconds: Double?
+        public var ratio: Double?
+        public var shellSeconds: Double?
+    }
+
+    public init() {}
+
+    /// Adds one result directory's files.
+    public mutating func add(_ files: Files) throws {
+        if let text = files["instances.csv"] { try addRuns(text, summary: files["summary.csv"]) }
+        if let text = files["exhaust.csv"] { try addExhaustion(text, summary: files["exhaust-summary.csv"] ?? "") }
+        if let text = files["baseline.csv"] {
+            for r in try Self.rows(text) {
+                baselines.append(BaselineRow(host: r["host"], kernel: r["kernel"], version: r["cowbench_version"], driver: r["driver"],
+                                             image: r["image"], phase: r["phase"], instances: Int(r["instances"]) ?? 0,
+                                             rawSeconds: Double(r["raw_p50_s"]), cowbenchSeconds: Double(r["cowbench_p50_s"]),
+                                             ratio: Double(r["ratio"]), shellSeconds: Double(r["shell_s"])))
+            }
+        }
+    }
+
+    /// The CSV files a report reads.
+    public static let fileNames = ["instances.csv", "summary.csv", "exhaust.csv", "exhaust-summary.csv", "baseline.csv"]
+
+    private mutating func addRuns(_ text: String, summary: String?) throws {
+        var order: [Environment] = []
+        var byRun: [Environment: [Instance]] = [:]
+        for r in try Self.rows(text) {
+            let env = Self.environment(r)
+            if byRun[env] == nil { order.append(env) }
+            byRun[env, default: []].append(Instance(
+                index: Int(r["instance"]) ?? 0, create: Double(r["create_s"]), start: Double(r["start_s"]), run: Double(r["run_s"]),
+                destroy: Double(r["destroy_s"]), addedBytes: Int64(r["instance_bytes"]) ?? 0, addedInodes: Int64(r["instance_inodes"]) ?? 0,
+                fsUsedBytes: Int64(r["fs_used_bytes"]), errorPhase: r["error_phase"].nilIfEmpty, errno: r["errno"].nilIfEmpty))
+        }
+        var walls: [Environment: (Double?, Double?)] = [:]
+        for r in try summary.map(Self.rows) ?? [] { walls[Self.environment(r)] = (Double(r["wall_s"]), Double(r["teardown_s"])) }
+        for env in order {
+            runs.append(DriverRun(environment: env, instances: byRun[env]!, wallSeconds: walls[env]?.0 ?? nil,
+                                  teardownSeconds: walls[env]?.1 ?? nil))
+        }
+    }
+
+    private mutating func addExhaustion(_ text: String, summary: String) throws {
+        let sampleRows = try Self.rows(text)
+        guard let first = sampleRows.first else { return }
+        let summaryRows = try Self.rows(summary)
+        exhaustions.append(Exhaustion(
+            environment: Self.environment(first), samples: sampleRows.map { Self.space($0) },
+            steps: summaryRows.map { r in
+                Step(step: r["step"], instance: r["instance"], phase: r["phase"], syscall: r["syscall"], errno: r["errno"],
+                     path: r["path"], classification: r["classification"], space: r["fs_size_bytes"].isEmpty ? nil : Self.space(r),
+                     relocatedChunks: r["relocated_chunks"], helped: r["helped"], seconds: Double(r["seconds"]))
+            },
+            mkfs: summaryRows.first?["mkfs"] ?? "", reclaim: summaryRows.first?["reclaim"] ?? ""))
+    }
+
+    /// A CSV row by column name; a missing column reads as "".
+    struct Row {
+        let fields: [String: String]
+        subscript(_ name: String) -> String { fields[name] ?? "" }
+    }
+
+    static func rows(_ text: String) throws -> [Row] {
+        let reader = try CSVReader(string: text, hasHeaderRow: true)
+        let header = reader.headerRow ?? []
+        var out: [Row] = []
+        while let r = reader.next() {
+            out.append(Row(fields: Dictionary(zip(header, r), uniquingKeysWith: { a, _ in a })))
+        }
+        return out
+    }
+
+    static func environment(_ r: Row) -> Environment {
+        Environment(runID: r["run_id"], host: r["host"], kernel: r["kernel"], driver: r["driver"], image: r["image"],
+                    workload: r["workload"], mode: r["mode"], fsType: r["fs_type"], mountOptions: r["mount_options"],
+                    version: r["cowbench_version"])
+    }
+
+    static func space(_ r: Row) -> Space {
+        Space(instance: Int(r["instance"]) ?? 0, seconds: Double(r["seconds"]), fsSize: Int64(r["fs_size_bytes"]) ?? 0,
+              dfFree: Int64(r["df_free_bytes"]) ?? 0, dfAvail: Int64(r["df_avail_bytes"]) ?? 0,
+              dataUsed: Int64(r["data_used"]), dataTotal: Int64(r["data_total"]), metaUsed: Int64(r["meta_used"]),
+              metaTotal: Int64(r["meta_total"]), globalReserve: Int64(r["global_reserve_total"]), unallocated: Int64(r["unallocated"]),
+              metaProfile: r["meta_profile"])
+    }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
+}

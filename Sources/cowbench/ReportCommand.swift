@@ -1,0 +1,60 @@
+import ArgumentParser
+import CowbenchCore
+import CowbenchExport
+import Foundation
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report", abstract: "Render result directories (from run, compare, exhaust, baseline) as Markdown, JSON or HTML.")
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case markdown, json, html }
+
+    @Argument(help: "Result directories, from one host or many.") var directories: [String]
+    @Option(help: "markdown, json or html.") var format: Format = .markdown
+    @Option(help: "Write here instead of standard output.") var out: String?
+    @Option(help: "Also write every chart as a standalone SVG file into this directory.") var charts: String?
+
+    func validate() throws {
+        if directories.isEmpty { throw ValidationError("name at least one result directory") }
+        for d in directories where !FileSystem.isDirectory(d) {
+            throw ValidationError("'\(d)' is not a directory of cowbench results")
+        }
+    }
+
+    func run() throws {
+        let data = try Self.load(directories)
+        let text = Self.render(data, format)
+        if let out { try FileSystem.write(text, to: out) } else { print(text, terminator: "") }
+        if let charts {
+            try FileSystem.createDirectories(charts)
+            for c in HTMLReport.charts(data) { try FileSystem.write(c.svg, to: charts + "/" + c.name) }
+        }
+    }
+
+    /// Reads every CSV a report knows from each directory, in order.
+    static func load(_ directories: [String]) throws -> ReportData {
+        var data = ReportData()
+        for d in directories {
+            var files: ReportData.Files = [:]
+            for name in ReportData.fileNames where FileSystem.exists(d + "/" + name) { files[name] = try FileSystem.read(d + "/" + name) }
+            if files.isEmpty { throw SetupError("\(d) holds none of \(ReportData.fileNames.joined(separator: ", "))") }
+            do { try data.add(files) } catch { throw SetupError("cannot read the CSVs in \(d): \(error)") }
+        }
+        return data
+    }
+
+    static func render(_ data: ReportData, _ format: Format) -> String {
+        switch format {
+        case .markdown: MarkdownReport.render(data)
+        case .json: JSONReport.render(data)
+        case .html: HTMLReport.render(data)
+        }
+    }
+
+    /// What run, compare, exhaust and baseline leave next to their CSVs.
+    static func writeAlongside(_ directory: String) throws {
+        let data = try load([directory])
+        try FileSystem.write(MarkdownReport.render(data), to: directory + "/report.md")
+        try FileSystem.write(HTMLReport.render(data), to: directory + "/report.html")
+    }
+}
