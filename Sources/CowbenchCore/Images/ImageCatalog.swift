@@ -23,12 +23,7 @@ public struct ImageCatalog {
 
     public func resolve(_ spec: String) throws -> ImageLayers {
         if spec.hasPrefix("dir:") {
-            let dirs = spec.dropFirst(4).split(separator: ",").map(String.init)
-            for d in dirs where !FileSystem.isDirectory(d) {
-                throw SetupError("image layer directory \(d) does not exist or is not a directory")
-            }
-            guard !dirs.isEmpty else { throw SetupError("--image dir: needs at least one directory") }
-            return ImageLayers(name: "dir-" + String(Hash.fnv1a(spec), radix: 16), layers: dirs)
+            return ImageLayers(name: "dir-" + String(Hash.fnv1a(spec), radix: 16), layers: try Self.layerDirectories(spec))
         }
         let (kind, params) = Self.split(spec)
         let builder: (String) throws -> Int
@@ -94,14 +89,7 @@ public struct ImageCatalog {
     /// How many layers `spec` has, without building or changing anything:
     /// the check a command makes before it creates its first resource.
     public func layerCount(_ spec: String) throws -> Int {
-        if spec.hasPrefix("dir:") {
-            let dirs = spec.dropFirst(4).split(separator: ",").map(String.init)
-            for d in dirs where !FileSystem.isDirectory(d) {
-                throw SetupError("image layer directory \(d) does not exist or is not a directory")
-            }
-            guard !dirs.isEmpty else { throw SetupError("--image dir: needs at least one directory") }
-            return dirs.count
-        }
+        if spec.hasPrefix("dir:") { return try Self.layerDirectories(spec).count }
         let (kind, params) = Self.split(spec)
         switch kind {
         case "busybox": return 1
@@ -111,6 +99,16 @@ public struct ImageCatalog {
             if Self.isValidName(spec), let layers = complete(spec) { return layers.layers.count }
             throw unknown(spec)
         }
+    }
+
+    /// The directories of a `dir:/a,/b` spec, each checked to exist.
+    private static func layerDirectories(_ spec: String) throws -> [String] {
+        let dirs = spec.dropFirst(4).split(separator: ",").map(String.init)
+        for d in dirs where !FileSystem.isDirectory(d) {
+            throw SetupError("image layer directory \(d) does not exist or is not a directory")
+        }
+        guard !dirs.isEmpty else { throw SetupError("--image dir: needs at least one directory") }
+        return dirs
     }
 
     private func unknown(_ spec: String) -> SetupError {
