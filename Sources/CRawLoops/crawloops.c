@@ -75,16 +75,24 @@ static int copy_entry(const char *path, const struct stat *st, int type, struct 
     return 0;
 }
 
+struct child_args { const char *root, *program; };
+
+static int child_main(void *arg) {
+    struct child_args *a = arg;
+    char *argv[] = { (char *)a->program, NULL };
+    char *envp[] = { "PATH=/bin:/usr/bin", NULL };
+    if (unshare(CLONE_NEWNS) < 0 || chroot(a->root) < 0 || chdir("/") < 0) _exit(126);
+    execve(a->program, argv, envp);
+    _exit(127);
+}
+
+// clone(CLONE_VM | CLONE_VFORK), the fastest way to start a process from a
+// large one (it is what posix_spawn does): no page tables are copied.
 static int start_run(const char *root, const char *program) {
-    pid_t pid = fork();
+    static char stack[64 * 1024] __attribute__((aligned(16)));
+    struct child_args a = { root, program };
+    pid_t pid = clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
     if (pid < 0) return -1;
-    if (pid == 0) {
-        char *argv[] = { (char *)program, NULL };
-        char *envp[] = { "PATH=/bin:/usr/bin", NULL };
-        if (unshare(CLONE_NEWNS) < 0 || chroot(root) < 0 || chdir("/") < 0) _exit(126);
-        execve(program, argv, envp);
-        _exit(127);
-    }
     int status;
     while (waitpid(pid, &status, 0) < 0) if (errno != EINTR) return -1;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) { errno = ECHILD; return -1; }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -75,62 +76,70 @@ int cb_btrfs_device_bytes(int fd, uint64_t *size_bytes, uint64_t *allocated_byte
     return 0;
 }
 
-struct child_report {
-    int stage;
-    int err;
+struct spawn_args {
+    const char *root;
+    char *const *argv;
+    char *const *envp;
+    int new_mount_ns, stdin_fd, stdout_fd, stderr_fd;
+    const sigset_t *mask;
+    // Written by the child, which shares this memory (CLONE_VM), only if it fails.
+    volatile int stage, err;
 };
 
-static void child_fail(int fd, int stage) {
-    struct child_report r = { stage, errno };
-    ssize_t ignored = write(fd, &r, sizeof r);
-    (void)ignored;
+static int spawn_child(void *arg) {
+    struct spawn_args *a = arg;
+    // The instance's process starts with default signal handling and the
+    // caller's original mask, whatever handlers this process installed.
+    struct sigaction dfl, old;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        if (sigaction(sig, NULL, &old) == 0 && old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN) sigaction(sig, &dfl, NULL);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    int stage = CB_STAGE_NONE;
+    if (a->new_mount_ns && unshare(CLONE_NEWNS) < 0) stage = CB_STAGE_UNSHARE;
+    else if (chroot(a->root) < 0) stage = CB_STAGE_CHROOT;
+    else if (chdir("/") < 0) stage = CB_STAGE_CHDIR;
+    else if ((a->stdin_fd >= 0 && dup2(a->stdin_fd, 0) < 0) || (a->stdout_fd >= 0 && dup2(a->stdout_fd, 1) < 0)
+             || (a->stderr_fd >= 0 && dup2(a->stderr_fd, 2) < 0)) stage = CB_STAGE_STDIO;
+    else {
+        execve(a->argv[0], a->argv, a->envp);
+        stage = CB_STAGE_EXEC;
+    }
+    a->err = errno;
+    a->stage = stage;
     _exit(127);
 }
 
 int cb_spawn_chroot(const char *root, char *const argv[], char *const envp[],
                     int new_mount_ns, int stdin_fd, int stdout_fd, int stderr_fd,
                     pid_t *pid, int *stage) {
-    int p[2];
+    // clone(CLONE_VM | CLONE_VFORK), as posix_spawn does: no copy of this
+    // process's page tables, and this thread sleeps until the child has
+    // exec'd or failed. All signals stay blocked until the child has reset
+    // its handlers, because until then it runs on this process's memory.
+    const size_t stack_size = 64 * 1024;
     *stage = CB_STAGE_NONE;
-    if (pipe2(p, O_CLOEXEC) < 0) { *stage = CB_STAGE_FORK; return errno; }
-    pid_t child = fork();
-    if (child < 0) {
-        int e = errno;
-        close(p[0]); close(p[1]);
-        *stage = CB_STAGE_FORK;
-        return e;
-    }
-    if (child == 0) {
-        close(p[0]);
-        // The instance's process starts with default signal handling and an
-        // empty mask, whatever this process blocks or catches.
-        struct sigaction dfl;
-        memset(&dfl, 0, sizeof dfl);
-        dfl.sa_handler = SIG_DFL;
-        sigaction(SIGINT, &dfl, NULL);
-        sigaction(SIGTERM, &dfl, NULL);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        if (new_mount_ns && unshare(CLONE_NEWNS) < 0) child_fail(p[1], CB_STAGE_UNSHARE);
-        if (chroot(root) < 0) child_fail(p[1], CB_STAGE_CHROOT);
-        if (chdir("/") < 0) child_fail(p[1], CB_STAGE_CHDIR);
-        if (stdin_fd >= 0 && dup2(stdin_fd, 0) < 0) child_fail(p[1], CB_STAGE_STDIO);
-        if (stdout_fd >= 0 && dup2(stdout_fd, 1) < 0) child_fail(p[1], CB_STAGE_STDIO);
-        if (stderr_fd >= 0 && dup2(stderr_fd, 2) < 0) child_fail(p[1], CB_STAGE_STDIO);
-        execve(argv[0], argv, envp);
-        child_fail(p[1], CB_STAGE_EXEC);
-    }
-    close(p[1]);
-    struct child_report r;
-    ssize_t n;
-    do { n = read(p[0], &r, sizeof r); } while (n < 0 && errno == EINTR);
-    close(p[0]);
-    if (n == (ssize_t)sizeof r) {
+    void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) { *stage = CB_STAGE_FORK; return errno; }
+    sigset_t all, saved;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved);
+    struct spawn_args a = { root, argv, envp, new_mount_ns, stdin_fd, stdout_fd, stderr_fd, &saved, CB_STAGE_NONE, 0 };
+    pid_t child = clone(spawn_child, (char *)stack + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+    int clone_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    munmap(stack, stack_size);
+    if (child < 0) { *stage = CB_STAGE_FORK; return clone_errno; }
+    if (a.stage != CB_STAGE_NONE) {
         int status;
         while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
-        *stage = r.stage;
-        return r.err;
+        *stage = a.stage;
+        return a.err;
     }
     *pid = child;
     return 0;

@@ -28,8 +28,8 @@ struct cbr_config {
     int iterations;
 };
 
-/// Per-iteration nanoseconds: create, start+run (fork, unshare(CLONE_NEWNS),
-/// chroot, chdir, execve, waitpid), destroy.
+/// Per-iteration nanoseconds: create, start+run (clone(CLONE_VM|CLONE_VFORK),
+/// unshare(CLONE_NEWNS), chroot, chdir, execve, waitpid), destroy.
 struct cbr_sample {
     uint64_t create_ns;
     uint64_t start_run_ns;
@@ -38,6 +38,7 @@ struct cbr_sample {
 
 /// Runs `config->iterations` instances into `out`. Returns 0, or an errno
 /// with `error` holding "syscall path" of the step that failed.
+/// Not thread-safe: the loops share one child stack and nftw's context.
 int cbr_run(const struct cbr_config *config, struct cbr_sample *out, char *error, size_t error_len);
 
 #endif
