@@ -72,3 +72,18 @@ final class BadInputTests {
                           prefix: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
     }
 }
+
+/// `exhaust` says so, with a non-zero status, when the filesystem survives.
+@Suite(.serialized, .enabled(if: HostCheck.privilegeProblem() == nil, "needs root with CAP_SYS_ADMIN"))
+struct ExhaustSurvivalTests {
+    @Test func survivingIsNotReportedAsSuccess() throws {
+        let base = "/var/tmp/cowbench-survive-\(getpid())"
+        defer { try? TreeRemover.remove(base) }
+        let r = try CLI.run(["exhaust", "--no-fragment-data", "--max-instances", "1", "--size", "1G",
+                             "--state-dir", base + "/state", "--out", base + "/out"])
+        #expect(r.status == 3, "\(r.all)")
+        #expect(r.stdout.contains("No ENOSPC after 1 instances"), "\(r.stdout)")
+        #expect(try FileSystem.read(base + "/out/exhaust-summary.csv").contains(",survived,1,"))
+        #expect(CLI.leftovers(under: base).isEmpty)
+    }
+}

@@ -73,6 +73,21 @@ struct FaultInjectionTests {
         }
     }
 
+    /// A second Ctrl-C does not kill the teardown; it says it is still going.
+    @Test func secondSigintSaysItIsStillCleaningUp() throws {
+        let base = "/var/tmp/cowbench-int2-\(getpid())"
+        defer { try? TreeRemover.remove(base) }
+        let p = try compare("btrfs", state: base + "/state", out: base + "/out", instances: 100_000)
+        usleep(1_000_000)
+        kill(p.pid, SIGINT)
+        usleep(10_000)
+        kill(p.pid, SIGINT)
+        let r = p.finish()
+        #expect(r.status == 128 + SIGINT, "\(r.all)")
+        #expect(r.stderr.contains("still cleaning up; wait for it, or kill -9 it and run `cowbench cleanup`"), "\(r.stderr)")
+        #expect(CLI.leftovers(under: base).isEmpty)
+    }
+
     @Test func aNewRunWarnsAboutLeftovers() throws {
         let base = "/var/tmp/cowbench-left-\(getpid())"
         defer { try? TreeRemover.remove(base) }
