@@ -103,3 +103,23 @@ struct FaultInjectionTests {
         #expect(CLI.leftovers(under: base).isEmpty)
     }
 }
+
+/// Instances made by hand outlive their process; `cleanup` removes them too.
+@Suite(.serialized, .enabled(if: HostCheck.privilegeProblem() == nil, "needs root with CAP_SYS_ADMIN"))
+struct CleanupOfHandMadeInstancesTests {
+    @Test func cleanupRemovesInstanceCreateWorkspaces() throws {
+        let base = "/var/tmp/cowbench-hand-\(getpid())"
+        defer { try? TreeRemover.remove(base) }
+        for driver in ["overlay", "btrfs"] {
+            let r = try CLI.run(["instance", "create", "--driver", driver, "--scratch-size", "1G", "--state-dir", base + "/state"])
+            #expect(r.status == 0, "\(r.all)")
+        }
+        #expect(!Mounts.mounts(under: base).isEmpty, "the instances are there to look at")
+        #expect(try CLI.run(["instance", "list", "--state-dir", base + "/state"]).stdout.split(separator: "\n").count == 3, "a header and two instances")
+        let c = try CLI.run(["cleanup", "--state-dir", base + "/state"])
+        #expect(c.status == 0, "\(c.all)")
+        #expect(c.stdout.contains("removed mount"), "\(c.stdout)")
+        #expect(CLI.leftovers(under: base).isEmpty, "\(CLI.leftovers(under: base))")
+        #expect(try CLI.run(["instance", "list", "--state-dir", base + "/state"]).stdout.contains("no instances"))
+    }
+}
