@@ -22,10 +22,12 @@ public final class Exhaustion {
         self.version = version
     }
 
-    /// `onSample` gets every sample as it is taken, `onStep` every recovery
-    /// step, `progress` a line of what is happening.
+    /// `onSample` gets every sample as it is taken; `onOutcome` the outcome
+    /// so far, after the failure and after every recovery step, so it can be
+    /// written out before anything else can go wrong; `progress` a line of
+    /// what is happening.
     public func run(onSample: (ExhaustSample, RunEnvironment) throws -> Void,
-                    onStep: @escaping (RecoveryStep) throws -> Void = { _ in },
+                    onOutcome: @escaping (ExhaustOutcome) throws -> Void = { _ in },
                     progress: @escaping (String) -> Void = { _ in }) throws -> ExhaustOutcome {
         let c = configuration
         let type = try DriverRegistry.driver(named: c.driver)
@@ -96,9 +98,14 @@ public final class Exhaustion {
         }
         outcome.instancesCreated = live.count
         outcome.seconds = Clock.since(began)
+        try onOutcome(outcome)
 
         if c.recover, outcome.failure != nil, !StopRequest.requested {
-            var steps = RecoverySteps(driver: driver, root: root, sample: { try sample(live.count) }, onStep: onStep, progress: progress)
+            let steps = RecoverySteps(driver: driver, root: root, sample: { try sample(live.count) },
+                                      onStep: { step in
+                                          outcome.steps.append(step)
+                                          try onOutcome(outcome)
+                                      }, progress: progress)
             try steps.step("delete the instances") { () -> UInt64? in
                 for i in live.reversed() { try driver.destroy(i) }
                 live.removeAll()
@@ -114,17 +121,19 @@ public final class Exhaustion {
                 }
                 try steps.step("balance -musage=50") { try BtrfsBalance.run(root, dataUsage: nil, metadataUsage: 50) }
             }
-            outcome.steps = steps.done
-            progress("proving the filesystem usable: one more instance")
-            do {
-                let proof = try driver.create(id: "proof", from: image)
-                try Self.writeStream(in: proof.rootfs, instance: 0, targets: targets, configuration: c)
-                try driver.destroy(proof)
-                outcome.usableAgain = true
-            } catch {
-                Diagnostics.warn("the filesystem is still not usable after recovery: \(error)")
-                outcome.usableAgain = false
+            if !StopRequest.requested {
+                progress("proving the filesystem usable: one more instance")
+                do {
+                    let proof = try driver.create(id: "proof", from: image)
+                    try Self.writeStream(in: proof.rootfs, instance: 0, targets: targets, configuration: c)
+                    try driver.destroy(proof)
+                    outcome.usableAgain = true
+                } catch {
+                    Diagnostics.warn("the filesystem is still not usable after recovery: \(error)")
+                    outcome.usableAgain = false
+                }
             }
+            try onOutcome(outcome)
         }
         return outcome
     }
@@ -243,18 +252,19 @@ public final class Exhaustion {
     }
 }
 
-/// Runs recovery steps one after another, sampling around each.
+/// Runs recovery steps one after another, sampling around each; once a
+/// stop is requested the remaining steps are skipped.
 private struct RecoverySteps {
     let driver: any StorageDriver
     let root: String
     let sample: () throws -> ExhaustSample
     let onStep: (RecoveryStep) throws -> Void
     let progress: (String) -> Void
-    var done: [RecoveryStep] = []
 
     /// A step that fails is recorded with its errno and the run goes on:
     /// a balance that hits ENOSPC is part of the answer.
-    mutating func step(_ name: String, _ body: () throws -> UInt64?) throws {
+    func step(_ name: String, _ body: () throws -> UInt64?) throws {
+        guard !StopRequest.requested else { return }
         progress("recovery: \(name)")
         let before = try sample()
         let t = Clock.now()
@@ -265,7 +275,6 @@ private struct RecoverySteps {
         }
         let s = RecoveryStep(name: name, seconds: Clock.since(t), before: before, after: try sample(),
                              relocated: relocated, error: message, errno: errno)
-        done.append(s)
         try onStep(s)
     }
 }

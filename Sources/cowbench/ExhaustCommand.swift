@@ -57,8 +57,8 @@ struct ExhaustCommand: ParsableCommand {
         let outcome = try Exhaustion(configuration: c, stateDirectory: global.stateDirectory, runID: runID,
                                      version: CowbenchVersion.string).run(
             onSample: { s, env in try samples.append(ExhaustCSV.sample(s, env)) },
+            onOutcome: { try writer.write("exhaust-summary.csv", ExhaustCSV.summary($0)) },
             progress: { line in if tty { FileHandle.standardError.write(Data((line + "\n").utf8)) } })
-        try writer.write("exhaust-summary.csv", ExhaustCSV.summary(outcome))
         try exitIfInterrupted(results: writer.directory) // before the report, which would call an interrupted run a survivor
         print(ExhaustReport.render(outcome), terminator: "")
         try ReportCommand.writeAlongside(writer.directory)

@@ -7,7 +7,8 @@ import Testing
 /// stops btrfs metadata exhaustion from reproducing, these fail.
 @Suite(.serialized, .enabled(if: HostCheck.privilegeProblem() == nil, "needs root with CAP_SYS_ADMIN"))
 struct ExhaustionKernelTests {
-    func exhaust(_ driver: String, size: UInt64, recover: Bool) throws -> (ExhaustOutcome, [ExhaustSample]) {
+    func exhaust(_ driver: String, size: UInt64, recover: Bool,
+                 outcomes: @escaping (ExhaustOutcome) -> Void = { _ in }) throws -> (ExhaustOutcome, [ExhaustSample]) {
         let state = "/var/tmp/cowbench-etest-\(getpid())"
         defer { try? TreeRemover.remove(state) }
         var c = ExhaustConfiguration()
@@ -17,14 +18,17 @@ struct ExhaustionKernelTests {
         c.maxInstances = 60
         var samples: [ExhaustSample] = []
         let outcome = try Exhaustion(configuration: c, stateDirectory: state, runID: "t", version: "test")
-            .run(onSample: { s, _ in samples.append(s) })
+            .run(onSample: { s, _ in samples.append(s) }, onOutcome: outcomes)
         #expect(Mounts.mounts(under: state).isEmpty, "nothing of the run stays mounted")
         #expect(try FileSystem.list(state + "/runs").isEmpty, "the journal is gone: everything was torn down")
         return (outcome, samples)
     }
 
     @Test func btrfsRunsOutOfMetadataWhileDfShowsFreeSpace() throws {
-        let (o, samples) = try exhaust("btrfs", size: 256 << 20, recover: true)
+        var seen: [ExhaustOutcome] = []
+        let (o, samples) = try exhaust("btrfs", size: 256 << 20, recover: true) { seen.append($0) }
+        #expect(seen.first?.failure != nil && seen.first?.steps.isEmpty == true, "the failure is handed out before recovery starts")
+        #expect(seen.count == o.steps.count + 2, "then after every step, and once more with the proof")
         let f = try #require(o.failure, "no ENOSPC within 60 instances")
         #expect(f.errno == "ENOSPC")
         #expect(f.classification == .metadata)
