@@ -12,6 +12,7 @@ packages=(
   pkg-config
   libarchive-dev    # image import: tar, pax and GNU formats, gzip and zstd
   umoci             # tests read OCI layouts an independent tool wrote
+  chromium          # tests open the HTML report in a headless browser
 )
 
 missing=()

@@ -19,6 +19,12 @@ enum CLI {
         var all: String { stdout + stderr }
     }
 
+    /// Runs another program (not cowbench) to completion.
+    static func runTool(_ argv: [String]) throws -> Result {
+        let p = try start(Array(argv.dropFirst()), prefix: [argv[0]], program: nil)
+        return p.finish()
+    }
+
     /// Runs the binary to completion.
     @discardableResult
     static func run(_ args: [String], prefix: [String] = []) throws -> Result {
@@ -43,13 +49,13 @@ enum CLI {
         }
     }
 
-    static func start(_ args: [String], prefix: [String] = []) throws -> Running {
-        guard FileSystem.exists(binary) else { throw TestFailure("\(binary) is not built; run scripts/test.sh") }
+    static func start(_ args: [String], prefix: [String] = [], program: String? = binary) throws -> Running {
+        if let program, !FileSystem.exists(program) { throw TestFailure("\(program) is not built; run scripts/test.sh") }
         let tag = "/var/tmp/cowbench-cli-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let r = Running(out: tag + ".out", err: tag + ".err")
         FileManager.default.createFile(atPath: r.out, contents: nil)
         FileManager.default.createFile(atPath: r.err, contents: nil)
-        let argv = prefix + [binary] + args
+        let argv = prefix + (program.map { [$0] } ?? []) + args
         r.process.executableURL = URL(fileURLWithPath: argv[0])
         r.process.arguments = Array(argv.dropFirst())
         r.process.standardOutput = FileHandle(forWritingAtPath: r.out)

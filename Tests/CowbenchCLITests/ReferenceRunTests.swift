@@ -1,5 +1,6 @@
 import CowbenchCore
 import Foundation
+import Glibc
 import Testing
 
 /// The committed reference run in results/ must be what `cowbench report`
@@ -28,5 +29,33 @@ import Testing
         let r = try CLI.run(["report", Self.root + "/Sources"])
         #expect(r.status != 0)
         #expect(r.stderr.contains("holds none of instances.csv"))
+    }
+}
+
+/// The committed HTML report in a real headless browser: it loads, and the
+/// page it builds holds every chart with its title.
+@Suite struct HeadlessBrowserTests {
+    @Test func referenceReportRendersEveryChart() throws {
+        guard let chromium = Command.find("chromium") ?? Command.find("chromium-browser") else {
+            Issue.record("chromium is missing; run scripts/setup.sh")
+            return
+        }
+        let html = ReferenceRunTests.reference + "/report.html"
+        let source = try FileSystem.read(html)
+        let titles = source.components(separatedBy: "<svg ").dropFirst().compactMap {
+            $0.components(separatedBy: "<title>").dropFirst().first?.components(separatedBy: "</title>").first
+        }
+        #expect(titles.count == 18)
+        let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=/var/tmp/cowbench-chromium-\(getpid())"]
+        defer { try? TreeRemover.remove("/var/tmp/cowbench-chromium-\(getpid())") }
+        let dom = try CLI.runTool([chromium] + flags + ["--dump-dom", "file://" + html])
+        #expect(dom.status == 0, "\(dom.stderr)")
+        #expect(dom.stdout.components(separatedBy: "<svg ").count - 1 == titles.count, "the browser's DOM holds every chart")
+        for t in titles { #expect(dom.stdout.contains("<title>\(t)</title>"), "chart '\(t)' missing from the rendered page") }
+        let png = "/var/tmp/cowbench-report-\(getpid()).png"
+        defer { try? FileSystem.unlink(png) }
+        let shot = try CLI.runTool([chromium] + flags + ["--window-size=1280,4000", "--screenshot=" + png, "file://" + html])
+        #expect(shot.status == 0, "\(shot.stderr)")
+        #expect(try FileSystem.lstat(png).st_size > 50_000, "a screenshot with content")
     }
 }
