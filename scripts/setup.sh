@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages cowbench needs. Idempotent: packages already
-# present are skipped, so running it twice does nothing the second time.
+# Installs the Debian packages cowbench needs; with --tests also those only
+# the tests use. Idempotent: packages already present are skipped, so
+# running it twice does nothing the second time.
 set -euo pipefail
 
 packages=(
@@ -11,9 +12,13 @@ packages=(
   util-linux        # losetup, findmnt (used by tests to check for leaks)
   pkg-config
   libarchive-dev    # image import: tar, pax and GNU formats, gzip and zstd
-  umoci             # tests read OCI layouts an independent tool wrote
-  chromium          # tests open the HTML report in a headless browser
 )
+if [ "${1:-}" = "--tests" ]; then
+  packages+=(
+    umoci           # tests read OCI layouts an independent tool wrote
+    chromium        # tests open the HTML report in a headless browser
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -6,7 +6,8 @@ import Testing
     static var healthy: Doctor.HostFacts {
         Doctor.HostFacts(kernelFilesystems: ["overlay", "btrfs", "ext4"], loopControl: true, attachedLoops: 0,
                          tools: ["mkfs.ext4": "/sbin/mkfs.ext4", "mkfs.btrfs": "/sbin/mkfs.btrfs", "btrfs": "/bin/btrfs",
-                                 "unshare": "/bin/unshare", "chroot": "/sbin/chroot", "umoci": "/bin/umoci"],
+                                 "unshare": "/bin/unshare", "chroot": "/sbin/chroot", "umoci": "/bin/umoci",
+                                 "chromium": "/bin/chromium"],
                          libarchive: "libarchive 3.6.2", stateDirectory: "/var/lib/cowbench", stateFilesystem: "ext4",
                          stateAvailable: 50 << 30, leftovers: 0)
     }
@@ -25,6 +26,7 @@ import Testing
         #expect(c?.detail.contains("run scripts/setup.sh") == true)
         facts.tools["umoci"] = .some(nil)
         #expect(line(facts, "tool: umoci")?.status == .warn, "only the tests need umoci")
+        #expect(line(facts, "tool: umoci")?.detail.hasSuffix("run scripts/setup.sh --tests") == true)
     }
 
     @Test func aKernelWithoutBtrfsFails() {

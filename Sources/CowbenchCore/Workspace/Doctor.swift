@@ -75,13 +75,14 @@ public enum Doctor {
     }
 
     /// Host tools, what needs them, and whether missing one is fatal.
-    static let tools: [(name: String, neededBy: String, required: Bool)] = [
-        ("mkfs.ext4", "scratch filesystems for overlay and copy", true),
-        ("mkfs.btrfs", "scratch filesystems for btrfs", true),
-        ("btrfs", "the shell loop of `cowbench baseline`", false),
-        ("unshare", "the shell loop of `cowbench baseline`", false),
-        ("chroot", "the shell loop of `cowbench baseline`", false),
-        ("umoci", "the tests that read an OCI layout another tool wrote", false),
+    static let tools: [(name: String, neededBy: String, required: Bool, setup: String)] = [
+        ("mkfs.ext4", "scratch filesystems for overlay and copy", true, "scripts/setup.sh"),
+        ("mkfs.btrfs", "scratch filesystems for btrfs", true, "scripts/setup.sh"),
+        ("btrfs", "the shell loop of `cowbench baseline`", false, "scripts/setup.sh"),
+        ("unshare", "the shell loop of `cowbench baseline`", false, "scripts/setup.sh"),
+        ("chroot", "the shell loop of `cowbench baseline`", false, "scripts/setup.sh"),
+        ("umoci", "the tests that read an OCI layout another tool wrote", false, "scripts/setup.sh --tests"),
+        ("chromium", "the test that opens the HTML report in a browser", false, "scripts/setup.sh --tests"),
     ]
 
     public static func checks(_ h: HostFacts) -> [Check] {
@@ -103,7 +104,7 @@ public enum Doctor {
                 out.append(Check(name: "tool: \(t.name)", status: .ok, detail: path))
             } else {
                 out.append(Check(name: "tool: \(t.name)", status: t.required ? .fail : .warn,
-                                 detail: "missing; needed for \(t.neededBy); run scripts/setup.sh"))
+                                 detail: "missing; needed for \(t.neededBy); run \(t.setup)"))
             }
         }
         out.append(h.busyboxProblem.map { Check(name: "busybox image", status: .fail, detail: $0) }
