@@ -150,7 +150,7 @@ int cbr_run(const struct cbr_config *c, struct cbr_sample *out, char *error, siz
         }
         if (rc) break;
         uint64_t t1 = now_ns();
-        if (start_run(rootfs, c->program) < 0) { rc = fail(error, len, "fork/chroot/exec", rootfs); }
+        if (start_run(rootfs, c->program) < 0) { rc = fail(error, len, "clone/chroot/exec", rootfs); }
         uint64_t t2 = now_ns();
         switch (c->kind) {
         case CBR_OVERLAY:

@@ -81,15 +81,14 @@ struct spawn_args {
     char *const *argv;
     char *const *envp;
     int new_mount_ns, stdin_fd, stdout_fd, stderr_fd;
-    const sigset_t *mask;
     // Written by the child, which shares this memory (CLONE_VM), only if it fails.
     volatile int stage, err;
 };
 
 static int spawn_child(void *arg) {
     struct spawn_args *a = arg;
-    // The instance's process starts with default signal handling and the
-    // caller's original mask, whatever handlers this process installed.
+    // The instance's process starts with default signal handling and an
+    // empty mask, whatever handlers and mask this process has.
     struct sigaction dfl, old;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
@@ -125,16 +124,16 @@ int cb_spawn_chroot(const char *root, char *const argv[], char *const envp[],
     const size_t stack_size = 64 * 1024;
     *stage = CB_STAGE_NONE;
     void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (stack == MAP_FAILED) { *stage = CB_STAGE_FORK; return errno; }
+    if (stack == MAP_FAILED) { *stage = CB_STAGE_CLONE; return errno; }
     sigset_t all, saved;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &saved);
-    struct spawn_args a = { root, argv, envp, new_mount_ns, stdin_fd, stdout_fd, stderr_fd, &saved, CB_STAGE_NONE, 0 };
+    struct spawn_args a = { root, argv, envp, new_mount_ns, stdin_fd, stdout_fd, stderr_fd, CB_STAGE_NONE, 0 };
     pid_t child = clone(spawn_child, (char *)stack + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
     int clone_errno = errno;
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
     munmap(stack, stack_size);
-    if (child < 0) { *stage = CB_STAGE_FORK; return clone_errno; }
+    if (child < 0) { *stage = CB_STAGE_CLONE; return clone_errno; }
     if (a.stage != CB_STAGE_NONE) {
         int status;
         while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}

@@ -7,7 +7,7 @@ import Glibc
 /// tight C loop (the physical limit) and by the shell loop a user would
 /// otherwise write, on a fresh scratch filesystem of the same kind.
 public struct BaselineRun: Sendable {
-    /// Per-iteration phases of the C loop; start covers fork to exit, as
+    /// Per-iteration phases of the C loop; start covers clone to exit, as
     /// cowbench's start + run does.
     public var raw: [Phase: PhaseStatistics] = [.create: .init(), .start: .init(), .destroy: .init()]
     public var rawSecondsPerInstance = 0.0

@@ -194,20 +194,7 @@ public final class Exhaustion {
 
     /// Regular files of 2 KiB or less outside /bin, in a stable order.
     static func smallFiles(in rootfs: String, limit: Int) throws -> [String] {
-        var found: [String] = []
-        func walk(_ rel: String) throws {
-            for name in try FileSystem.list(rootfs + rel).sorted() where found.count < limit {
-                let r = rel + "/" + name
-                let st = try FileSystem.lstat(rootfs + r)
-                switch st.st_mode & 0o170000 {
-                case 0o040000 where !["/bin", "/proc", "/sys", "/dev"].contains(r): try walk(r)
-                case 0o100000 where st.st_size <= 2048: found.append(r)
-                default: break
-                }
-            }
-        }
-        try walk("")
-        return found
+        Array(try Workload.regularFiles(in: rootfs).lazy.filter { !$0.path.hasPrefix("/bin/") && $0.size <= 2048 }.map(\.path).prefix(limit))
     }
 
     /// Fills the filesystem with 1 MiB files until ENOSPC, then deletes every

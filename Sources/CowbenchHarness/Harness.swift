@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 
 /// Starts many short-lived instances of one driver and measures each phase:
-/// create the rootfs, start the image's own process in it (fork, unshare,
+/// create the rootfs, start the image's own process in it (clone, unshare,
 /// chroot, exec), run the workload to its exit, destroy the rootfs.
 ///
 /// Results stream out through `onResult` one instance at a time, so nothing

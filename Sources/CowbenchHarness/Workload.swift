@@ -58,23 +58,32 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
     public static func findTargets(in rootfs: String) throws -> Targets {
         var t = Targets()
         var large: [(String, Int64)] = []
+        for (path, size) in try regularFiles(in: rootfs) where path != "/bin/busybox" {
+            if size >= 64 << 10 { large.append((path, size)) }
+            if !path.hasPrefix("/bin/") { t.deletable.append(path) }
+        }
+        t.large = large.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.map(\.0)
+        t.deletable.sort()
+        return t
+    }
+
+    /// Every regular file of a rootfs with its size, depth first in name
+    /// order, outside /proc, /sys and /dev.
+    static func regularFiles(in rootfs: String) throws -> [(path: String, size: Int64)] {
+        var found: [(String, Int64)] = []
         func walk(_ rel: String) throws {
-            for name in try FileSystem.list(rootfs + rel) {
+            for name in try FileSystem.list(rootfs + rel).sorted() {
                 let r = rel + "/" + name
                 let st = try FileSystem.lstat(rootfs + r)
                 switch st.st_mode & 0o170000 {
                 case 0o040000 where !["/proc", "/sys", "/dev"].contains(r): try walk(r)
-                case 0o100000 where r != "/bin/busybox":
-                    if st.st_size >= 64 << 10 { large.append((r, Int64(st.st_size))) }
-                    if !r.hasPrefix("/bin/") { t.deletable.append(r) }
+                case 0o100000: found.append((r, Int64(st.st_size)))
                 default: break
                 }
             }
         }
         try walk("")
-        t.large = large.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.map(\.0)
-        t.deletable.sort()
-        return t
+        return found
     }
 
     /// The command to run in the instance (argv[0] is the image's own binary).

@@ -7,12 +7,6 @@ struct ImageCommand: ParsableCommand {
         commandName: "image", abstract: "Import real container images, list them and remove them.",
         subcommands: [Import.self, List.self, Remove.self])
 
-    /// The catalog with a journal of its own, so an import cut short can be cleaned up.
-    static func catalog(_ global: GlobalOptions) throws -> (ImageCatalog, ResourceJournal) {
-        let journal = try ResourceJournal(path: "\(global.stateDirectory)/runs/image-\(getpid()).journal")
-        return (ImageCatalog(stateDirectory: global.stateDirectory, journal: journal), journal)
-    }
-
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import an OCI image layout, a docker-save archive, a rootfs tarball or a rootfs directory.")
@@ -33,8 +27,10 @@ struct ImageCommand: ParsableCommand {
             let source = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
             var importer = ImageImporter(source: source, reference: ref)
             importer.limits.maxBytes = ByteSize.parse(maxSize)!
-            let (catalog, journal) = try ImageCommand.catalog(global)
+            // A journal of its own, so an import cut short can be cleaned up.
+            let journal = try ResourceJournal(path: "\(global.stateDirectory)/runs/image-\(getpid()).journal")
             defer { _ = try? journal.teardown() }
+            let catalog = ImageCatalog(stateDirectory: global.stateDirectory, journal: journal)
             let chosen = name ?? Self.defaultName(source)
             let layers = try catalog.importImage(importer, name: chosen)
             print("imported \(chosen): \(layers.layers.count) layer\(layers.layers.count == 1 ? "" : "s"); use --image \(chosen)")
@@ -53,9 +49,7 @@ struct ImageCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            let (catalog, journal) = try ImageCommand.catalog(global)
-            defer { _ = try? journal.teardown() }
-            let images = catalog.list()
+            let images = ImageCatalog(stateDirectory: global.stateDirectory).list()
             if images.isEmpty { print("no images yet in \(global.stateDirectory)/images") }
             for r in images {
                 print("\(r.name)\t\(r.layers.count) layers\t\(r.format?.rawValue ?? "built-in")\t\(r.source)")
@@ -70,9 +64,7 @@ struct ImageCommand: ParsableCommand {
 
         func run() throws {
             try global.requirePrivilege()
-            let (catalog, journal) = try ImageCommand.catalog(global)
-            defer { _ = try? journal.teardown() }
-            try catalog.remove(name)
+            try ImageCatalog(stateDirectory: global.stateDirectory).remove(name)
             print("removed \(name)")
         }
     }

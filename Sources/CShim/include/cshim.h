@@ -6,8 +6,9 @@
 //   module is not built with, and <sys/xattr.h> is not part of that module;
 // - openat2(2) has no glibc wrapper yet;
 // - a signal handler must be async-signal-safe;
-// - the child of fork() in a multi-threaded process may only make
-//   async-signal-safe calls, so the fork/unshare/chroot/exec sequence is C.
+// - a child started with clone(CLONE_VM | CLONE_VFORK) runs on this
+//   process's memory and may only make async-signal-safe calls, so the
+//   clone/unshare/chroot/exec sequence is C.
 #ifndef COWBENCH_CSHIM_H
 #define COWBENCH_CSHIM_H
 
@@ -67,7 +68,7 @@ int cb_stop_signal(void);
 /// Which step of cb_spawn_chroot failed in the child.
 enum cb_spawn_stage {
     CB_STAGE_NONE = 0,
-    CB_STAGE_FORK = 1,
+    CB_STAGE_CLONE = 1,
     CB_STAGE_UNSHARE = 2,
     CB_STAGE_CHROOT = 3,
     CB_STAGE_CHDIR = 4,
@@ -75,10 +76,11 @@ enum cb_spawn_stage {
     CB_STAGE_EXEC = 6,
 };
 
-/// fork(), then in the child: optionally unshare(CLONE_NEWNS), chroot(root),
+/// clone(CLONE_VM | CLONE_VFORK), then in the child: reset signal handlers
+/// and mask, optionally unshare(CLONE_NEWNS), chroot(root),
 /// chdir("/"), dup2 the given descriptors onto 0/1/2 (-1 leaves one alone),
-/// and execve(argv[0]). Returns 0 once the exec has happened (a CLOEXEC pipe
-/// closes), with the child's pid in *pid. On failure returns the errno and
+/// and execve(argv[0]). Returns 0 once the exec has happened (CLONE_VFORK
+/// holds the caller until then), with the child's pid in *pid. On failure returns the errno and
 /// sets *stage to the step that failed; a child that failed has been reaped.
 int cb_spawn_chroot(const char *root, char *const argv[], char *const envp[],
                     int new_mount_ns, int stdin_fd, int stdout_fd, int stderr_fd,

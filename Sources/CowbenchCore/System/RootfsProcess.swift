@@ -2,7 +2,8 @@ import CShim
 import Glibc
 
 /// A real process started inside a rootfs the way the simplest container
-/// runtime would: fork, unshare(CLONE_NEWNS), chroot, chdir("/"), execve.
+/// runtime would: clone(CLONE_VM | CLONE_VFORK), unshare(CLONE_NEWNS), chroot,
+/// chdir("/"), execve.
 /// The binary is the rootfs's own (for example its busybox `/bin/sh`).
 public enum RootfsProcess {
     public static let defaultEnvironment = ["PATH=/bin:/usr/bin:/sbin:/usr/sbin", "HOME=/root"]
@@ -20,7 +21,7 @@ public enum RootfsProcess {
             }
         }
         if err != 0 {
-            let step = ["fork", "fork", "unshare(CLONE_NEWNS)", "chroot", "chdir", "dup2", "execve(\(argv[0]))"]
+            let step = ["clone", "clone", "unshare(CLONE_NEWNS)", "chroot", "chdir", "dup2", "execve(\(argv[0]))"]
             let path = stage == CB_STAGE_EXEC.rawValue ? rootfs + argv[0] : rootfs
             throw SyscallError(step[Int(min(max(stage, 0), 6))], path: path, errno: err)
         }

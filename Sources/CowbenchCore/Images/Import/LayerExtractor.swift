@@ -200,6 +200,10 @@ struct LayerExtractor {
 
     /// Opens (creating as needed) the directory `parts` beneath the root.
     private mutating func makeDirectories(_ parts: [String], entry: String) throws -> FileDescriptor {
+        // The usual case: a directory this layer made, whose parents it made
+        // first, so they are directories too. One openat2 instead of one per level.
+        let whole = parts.joined(separator: "/")
+        if !parts.isEmpty, created[whole] == true { return try openBeneath(whole, flags: oPath | O_DIRECTORY, entry: entry) }
         var fd = try openBeneath("", flags: oPath | O_DIRECTORY, entry: entry)
         var path = ""
         for p in parts {
