@@ -3,9 +3,8 @@ import CowbenchHarness
 /// `instances.csv`: one row per instance, with the run's environment on
 /// every row so files from many hosts can be concatenated.
 public enum InstancesCSV {
-    public static let columns = [
-        "run_id", "host", "kernel", "driver", "image", "workload", "mode", "fs_type", "mount_options", "cowbench_version",
-        "instance", "create_s", "start_s", "run_s", "destroy_s", "total_s",
+    public static let columns = EnvironmentFields.runColumns + [
+        "instance", "round", "probe", "create_s", "start_s", "run_s", "destroy_s", "total_s",
         "instance_bytes", "instance_inodes", "driver_usage_bytes", "driver_usage_inodes", "fs_used_bytes", "fs_free_bytes",
         "btrfs_data_used", "btrfs_data_total", "btrfs_meta_used", "btrfs_meta_total", "btrfs_system_used", "btrfs_system_total",
         "btrfs_global_reserve", "btrfs_unallocated", "error_phase", "errno", "error",
@@ -16,9 +15,10 @@ public enum InstancesCSV {
     public static func row(_ r: InstanceResult, _ env: RunEnvironment) -> String {
         typealias E = CSVEncoding
         let b = r.btrfs
-        return E.encode([EnvironmentFields.of(env) + [
-            "\(r.index)", E.seconds(r.create), E.seconds(r.start), E.seconds(r.run), E.seconds(r.destroy), E.seconds(r.total),
-            "\(r.addedBytes)", "\(r.addedInodes)", E.number(r.usage?.bytes), E.number(r.usage?.inodes),
+        return E.encode([EnvironmentFields.run(env) + [
+            "\(r.index)", "\(r.round)", r.probe ? "1" : "0",
+            E.seconds(r.create), E.seconds(r.start), E.seconds(r.run), E.seconds(r.destroy), E.seconds(r.total),
+            E.number(r.addedBytes), E.number(r.addedInodes), E.number(r.usage?.bytes), E.number(r.usage?.inodes),
             E.number(r.filesystem?.usedBytes), E.number(r.filesystem?.availableBytes),
             E.number(b?.dataUsed), E.number(b?.dataTotal), E.number(b?.metadataUsed), E.number(b?.metadataTotal),
             E.number(b?.systemUsed), E.number(b?.systemTotal), E.number(b?.globalReserveTotal), E.number(b?.unallocated),
@@ -28,7 +28,15 @@ public enum InstancesCSV {
 }
 
 enum EnvironmentFields {
+    static let columns = ["run_id", "host", "kernel", "driver", "image", "workload", "mode", "fs_type", "mount_options", "cowbench_version"]
+    /// How a run was measured, so reruns and sweep points never merge.
+    static let runColumns = columns + ["rounds", "block", "seed", "parallel", "warmup", "usage_every"]
+
     static func of(_ e: RunEnvironment) -> [String] {
         [e.runID, e.host, e.kernel, e.driver, e.image, e.workload, e.mode, e.filesystem, e.mountOptions, e.cowbenchVersion]
+    }
+
+    static func run(_ e: RunEnvironment) -> [String] {
+        of(e) + ["\(e.rounds)", "\(e.block)", "\(e.seed)", "\(e.parallel)", "\(e.warmup)", "\(e.usageEvery)"]
     }
 }

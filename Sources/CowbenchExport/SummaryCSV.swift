@@ -1,23 +1,52 @@
 import CowbenchHarness
+import Foundation
 
-/// `summary.csv`: one row per driver with counts and phase percentiles.
+/// `summary.csv`: one row per driver with counts, sustained cost and phase
+/// percentiles, each median with its 95% interval.
 public enum SummaryCSV {
-    static let percentiles: [(String, Double)] = [("p50", 50), ("p90", 90), ("p99", 99)]
+    static let percentiles: [(String, Double)] = [("p90", 90), ("p99", 99)]
 
-    public static let columns = Array(InstancesCSV.columns.prefix(10)) + [
-        "instances", "failures", "wall_s", "instances_per_s", "bytes_per_instance", "inodes_per_instance", "teardown_s",
-    ] + Phase.allCases.flatMap { p in (percentiles.map(\.0) + ["max"]).map { "\(p.rawValue)_\($0)_s" } }
+    public static let columns = EnvironmentFields.runColumns + [
+        "instances", "failures", "probes", "wall_s", "settle_s", "teardown_s",
+        "sustained_s", "sustained_ci_low_s", "sustained_ci_high_s", "instances_per_s",
+        "bytes_per_instance", "inodes_per_instance", "drift", "drift_ci_low", "drift_ci_high",
+    ] + Phase.allCases.flatMap { p in
+        ["p50", "p50_ci_low", "p50_ci_high", "p90", "p99", "max"].map { "\(p.rawValue)_\($0)_s" }
+    } + ["warnings"]
 
     public static func render(_ summaries: [RunSummary]) -> String {
         typealias E = CSVEncoding
         return E.encode([columns] + summaries.map { s in
-            EnvironmentFields.of(s.environment) + [
-                "\(s.instances)", "\(s.failures)", E.seconds(s.wallSeconds), String(format: "%.3f", s.instancesPerSecond),
-                String(format: "%.0f", s.bytesPerInstance), String(format: "%.2f", s.inodesPerInstance), E.seconds(s.teardownSeconds),
+            let sustained = s.sustained, drift = s.drift
+            return EnvironmentFields.run(s.environment) + [
+                "\(s.instances)", "\(s.failures)", "\(s.probes)", E.seconds(s.wallSeconds), E.seconds(s.settleSeconds),
+                E.seconds(s.teardownSeconds),
+                E.seconds(sustained?.value), E.seconds(sustained?.interval?.lowerBound), E.seconds(sustained?.interval?.upperBound),
+                sustained == nil ? "" : String(format: "%.3f", s.instancesPerSecond),
+                s.bytesPerInstance.map { String(format: "%.0f", $0) } ?? "", s.inodesPerInstance.map { String(format: "%.2f", $0) } ?? "",
+                E.fraction(drift?.value), E.fraction(drift?.interval?.lowerBound), E.fraction(drift?.interval?.upperBound),
             ] + Phase.allCases.flatMap { p -> [String] in
                 let st = s.phases[p]!
-                guard st.count > 0 else { return Array(repeating: "", count: 4) }
-                return percentiles.map { E.seconds(st.percentile($0.1)) } + [E.seconds(st.max)]
+                guard st.count > 0 else { return Array(repeating: "", count: 6) }
+                let m = st.medianEstimate
+                return [E.seconds(m.value), E.seconds(m.interval?.lowerBound), E.seconds(m.interval?.upperBound)]
+                    + percentiles.map { E.seconds(st.percentile($0.1)) } + [E.seconds(st.max)]
+            } + [s.warnings.joined(separator: " | ")]
+        })
+    }
+}
+
+/// `rounds.csv`: a row per block of each driver, so intervals and `diff`
+/// can be worked out again from the files alone.
+public enum RoundsCSV {
+    public static let columns = EnvironmentFields.runColumns + ["round", "instances", "failures", "wall_s", "settle_s", "sustained_s"]
+
+    public static func render(_ summaries: [RunSummary]) -> String {
+        typealias E = CSVEncoding
+        return E.encode([columns] + summaries.flatMap { s in
+            s.blocks.map { b in
+                EnvironmentFields.run(s.environment) + ["\(b.round)", "\(b.instances)", "\(b.failures)", E.seconds(b.wallSeconds),
+                                                        E.seconds(b.settleSeconds), E.seconds(b.sustainedSeconds)]
             }
         })
     }

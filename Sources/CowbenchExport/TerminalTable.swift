@@ -2,49 +2,57 @@ import CowbenchCore
 import CowbenchHarness
 import Foundation
 
-/// The side-by-side table printed at the end of `run` and `compare`, with a
-/// hyperfine-style verdict line.
+/// The side-by-side table printed at the end of `run` and `compare`:
+/// sustained cost first, every median with its interval, then the verdicts.
 public enum TerminalTable {
     public static func render(_ summaries: [RunSummary]) -> String {
         var out = ""
         for s in summaries {
             let e = s.environment
-            out += "\(e.driver) — \(e.image), \(e.workload), \(e.mode), \(s.instances) instances on \(e.filesystem)\n"
-            out += "  phase        p50        p90        p99        max\n"
+            out += "\(e.driver) — \(e.image), \(e.workload), \(e.mode), \(s.instances) instances in \(s.blocks.count) "
+                + "block\(s.blocks.count == 1 ? "" : "s") of up to \(e.block) on \(e.filesystem)\n"
+            out += "  " + sustainedLine(s) + "\n"
+            out += "  phase         p50   95% CI of p50             p90        p99        max\n"
             for p in Phase.allCases {
                 let st = s.phases[p]!
                 guard st.count > 0 else { continue }
-                out += "  " + p.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
-                    + [st.percentile(50), st.percentile(90), st.percentile(99), st.max].map { duration($0).leftPad(11) }.joined() + "\n"
+                let m = st.medianEstimate
+                out += "  " + p.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0) + duration(m.value).leftPad(9)
+                    + "   " + interval(m).padding(toLength: 20, withPad: " ", startingAt: 0)
+                    + [st.percentile(90), st.percentile(99), st.max].map { duration($0).leftPad(11) }.joined() + "\n"
             }
-            out += String(format: "  %.1f instances/s, %@ and %.1f inodes per instance, %d failures\n",
-                          s.instancesPerSecond, ByteSize.format(s.bytesPerInstance), s.inodesPerInstance, s.failures)
-            if let t = s.teardownSeconds { out += String(format: "  destroying all kept instances took %@\n", duration(t)) }
+            out += "  " + spaceLine(s) + "\n"
+            if let t = s.teardownSeconds { out += "  destroying all kept instances and settling took \(duration(t))\n" }
+            if let d = s.drift { out += "  " + driftLine(d) + "\n" }
             if let err = s.firstError { out += "  first error: \(err)\n" }
+            for w in s.warnings { out += "  warning: \(w)\n" }
             out += "\n"
         }
-        out += verdicts(summaries).map { $0 + "\n" }.joined()
+        out += Verdicts.lines(summaries).map { $0 + "\n" }.joined()
         return out
     }
 
-    /// "overlay creates instances 12.4× faster than copy", per phase that differs.
-    public static func verdicts(_ summaries: [RunSummary]) -> [String] {
-        guard summaries.count > 1 else { return [] }
-        var lines: [String] = []
-        for (phase, verb) in [(Phase.create, "creates instances"), (.destroy, "destroys instances")] {
-            let ranked = summaries.filter { $0.phases[phase]!.count > 0 }.sorted { $0.phases[phase]!.median < $1.phases[phase]!.median }
-            guard let best = ranked.first, ranked.count > 1, best.phases[phase]!.median > 0 else { continue }
-            let rest = ranked.dropFirst().map { s in
-                String(format: "%.1f× faster than %@", s.phases[phase]!.median / best.phases[phase]!.median, s.environment.driver)
-            }
-            lines.append("\(best.environment.driver) \(verb) \(rest.joined(separator: " and ")) (median)")
-        }
-        let byRate = summaries.sorted { $0.instancesPerSecond > $1.instancesPerSecond }
-        if let best = byRate.first, let worst = byRate.last, worst.instancesPerSecond > 0 {
-            lines.append(String(format: "%@ runs %.1f× as many instances per second as %@", best.environment.driver,
-                                best.instancesPerSecond / worst.instancesPerSecond, worst.environment.driver))
-        }
-        return lines
+    static func sustainedLine(_ s: RunSummary) -> String {
+        guard let v = s.sustained else { return "sustained: no instance completed" }
+        return "sustained \(duration(v.value)) per instance \(interval(v)), settle \(duration(s.settleSeconds)) in all"
+    }
+
+    static func spaceLine(_ s: RunSummary) -> String {
+        let failures = "\(s.failures) failure\(s.failures == 1 ? "" : "s")"
+        guard let bytes = s.bytesPerInstance else { return "space: no probe completed; \(failures)" }
+        let inodes = s.inodesPerInstance.map { String(format: "%.1f inodes", $0) } ?? "inodes n/a (\(s.environment.filesystem) has no inode count)"
+        return "space per instance: \(ByteSize.format(bytes)), \(inodes) (mean of \(s.probes) probes, settled and flushed); \(failures)"
+    }
+
+    static func driftLine(_ d: Estimate) -> String {
+        let i = d.interval.map { String(format: " [%+.0f%%, %+.0f%%]", $0.lowerBound * 100, $0.upperBound * 100) } ?? ""
+        return String(format: "drift: %+.0f%% from the first block to the last%@%@", d.value * 100, i, d.excludes(0) ? "" : " ~")
+    }
+
+    /// "[402 µs, 431 µs]", or "(n too small)" without an interval.
+    static func interval(_ e: Estimate) -> String {
+        guard let i = e.interval else { return "(too few for a CI)" }
+        return "[\(duration(i.lowerBound)), \(duration(i.upperBound))]"
     }
 
     static func duration(_ s: Double) -> String {

@@ -2,129 +2,80 @@ import CowbenchCore
 import Foundation
 import Glibc
 
-/// Starts many short-lived instances of one driver and measures each phase:
-/// create the rootfs, start the image's own process in it (clone, unshare,
-/// chroot, exec), run the workload to its exit, destroy the rootfs.
+/// Starts many short-lived instances and measures each phase: create the
+/// rootfs, start the image's own process in it (clone, unshare, chroot,
+/// exec), run the workload to its exit, destroy the rootfs.
+///
+/// With one configuration it is a plain run; with several it interleaves
+/// them: every round runs one block of each driver, in an order shuffled
+/// from `seed`, so drift on a shared host hits every driver alike.
 ///
 /// Results stream out through `onResult` one instance at a time, so nothing
 /// grows with the number of instances but the histograms' fixed buckets.
 public final class Harness {
-    public let configuration: RunConfiguration
+    public let configurations: [RunConfiguration]
     public let stateDirectory: String
     public let runID: String
     public let version: String
 
-    public init(configuration: RunConfiguration, stateDirectory: String, runID: String, version: String) {
-        self.configuration = configuration
+    public init(configurations: [RunConfiguration], stateDirectory: String, runID: String, version: String) {
+        self.configurations = configurations
         self.stateDirectory = stateDirectory
         self.runID = runID
         self.version = version
     }
 
-    /// Runs warm-up and measured instances, then tears everything down.
-    /// `onResult` is called once per measured instance, serially.
-    public func run(progress: (@Sendable (Int, Int) -> Void)? = nil,
-                    onResult: @escaping (InstanceResult, RunEnvironment) throws -> Void) throws -> RunSummary {
-        let c = configuration
-        let type = try DriverRegistry.driver(named: c.driver)
-        let journal = try ResourceJournal(path: "\(stateDirectory)/runs/\(runID)-\(c.driver).journal")
-        let workspace: DriverWorkspace
-        do {
-            workspace = try DriverWorkspace(type, root: c.root, scratchDirectory: "\(stateDirectory)/scratch/\(runID)-\(c.driver)",
-                                            scratchSize: c.scratchSize, journal: journal)
-        } catch {
-            _ = try? journal.teardown() // also drops the journal file once nothing in it is live
-            throw error
-        }
-        defer {
-            do { try workspace.close() } catch { Diagnostics.warn("teardown of \(c.driver) run: \(error)") }
-        }
-        let driver = workspace.driver
-        let layers = try ImageCatalog(stateDirectory: stateDirectory, journal: journal).resolve(c.image)
-        let image = try driver.prepare(layers)
-        let sample = try driver.create(id: "sample", from: image)
-        let targets = try Workload.findTargets(in: sample.rootfs)
-        try driver.destroy(sample)
-        let argv = try c.workload.argv(targets)
-        try driver.settle()
-
-        let fs = try FileSystem.statfs(workspace.root)
-        let env = environment(root: workspace.root, filesystem: fs.typeName)
-        let runner = try InstanceRunner(driver: driver, image: image, argv: argv, root: workspace.root,
-                                        btrfs: fs.type == FilesystemStats.btrfsMagic)
-        for w in 0..<c.warmup where !StopRequest.requested { _ = runner.run(index: w, id: "w\(w)", keep: false) }
-
-        var summary = RunSummary(environment: env)
-        let lock = NSLock()
-        var next = 0, done = 0
-        var kept: [Instance] = []
-        var sinkError: Error?
-        let began = Clock.now()
-        let worker = {
-            while true {
-                let index: Int? = lock.withLock {
-                    guard next < c.instances, summary.failures < c.maxFailures, sinkError == nil,
-                          !StopRequest.requested else { return nil }
-                    defer { next += 1 }
-                    return next
-                }
-                guard let index else { return }
-                let (result, instance) = runner.runKeeping(index: index, id: "i\(index)", keep: c.keep,
-                                                                  measureUsage: index % c.usageEvery == 0)
-                lock.withLock {
-                    summary.add(result)
-                    if let instance { kept.append(instance) }
-                    do { try onResult(result, env) } catch { sinkError = sinkError ?? error }
-                    done += 1
-                    progress?(done, c.instances)
-                }
-            }
-        }
-        if c.parallel <= 1 {
-            worker()
-        } else {
-            // The worker shares state only under `lock`.
-            let shared = UncheckedBox(worker)
-            let group = DispatchGroup()
-            for _ in 0..<c.parallel {
-                group.enter()
-                Thread { shared.value(); group.leave() }.start()
-            }
-            group.wait()
-        }
-        if c.keep {
-            let t0 = Clock.now()
-            for instance in kept {
-                let t = Clock.now()
-                do {
-                    try driver.destroy(instance)
-                    summary.phases[.destroy]!.record(seconds: Clock.since(t))
-                } catch {
-                    summary.failures += 1
-                    summary.firstError = summary.firstError ?? "destroy \(instance.id): \(error)"
-                }
-            }
-            summary.teardownSeconds = Clock.since(t0)
-        }
-        summary.wallSeconds = Clock.since(began)
-        if let sinkError { throw sinkError }
-        try driver.remove(image)
-        return summary
+    public convenience init(configuration: RunConfiguration, stateDirectory: String, runID: String, version: String) {
+        self.init(configurations: [configuration], stateDirectory: stateDirectory, runID: runID, version: version)
     }
 
-    private func environment(root: String, filesystem: String) -> RunEnvironment {
-        let mount = Mounts.table().filter { root == $0.mountPoint || root.hasPrefix($0.mountPoint + "/") || $0.mountPoint == "/" }
-            .max { $0.mountPoint.count < $1.mountPoint.count }
-        return RunEnvironment(runID: runID, host: HostInfo.hostname, kernel: HostInfo.kernelRelease, driver: configuration.driver,
-                              image: configuration.image, workload: configuration.workload.description,
-                              mode: configuration.mode, filesystem: filesystem, mountOptions: mount?.options ?? "",
-                              cowbenchVersion: version)
+    /// What the caller hears while a run goes: a line of status (opening a
+    /// driver, warm-ups) and the count of measured instances done.
+    public struct Progress: Sendable {
+        public var status: @Sendable (String) -> Void
+        public var instances: @Sendable (_ done: Int, _ total: Int) -> Void
+        public init(status: @escaping @Sendable (String) -> Void = { _ in },
+                    instances: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) {
+            self.status = status
+            self.instances = instances
+        }
     }
-}
 
-private final class UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
+    /// The round order for `round`: the same seed always gives the same order.
+    public static func order(count: Int, round: Int, seed: UInt64) -> [Int] {
+        var rng = SplitMix64(seed: seed &+ UInt64(round) &* 0x9E37_79B9)
+        return Array(0..<count).shuffled(using: &rng)
+    }
+
+    /// Opens every driver, runs the rounds, and returns a summary per
+    /// configuration, in the order given. `afterRound` gets the summaries
+    /// so far, so callers can write them as the run goes.
+    public func run(progress: Progress = Progress(),
+                    afterRound: (([RunSummary]) throws -> Void)? = nil,
+                    onResult: @escaping (InstanceResult, RunEnvironment) throws -> Void) throws -> [RunSummary] {
+        var sessions: [DriverSession] = []
+        defer { for s in sessions.reversed() { s.close() } }
+        for c in configurations where !StopRequest.requested {
+            progress.status("\(c.driver): preparing \(c.image) and \(c.warmup) warm-up instance\(c.warmup == 1 ? "" : "s")")
+            sessions.append(try DriverSession(configuration: c, stateDirectory: stateDirectory, runID: runID, version: version,
+                                              warmupProgress: { done, total in progress.status("\(c.driver): warm-up \(done)/\(total)") }))
+        }
+        let total = configurations.reduce(0) { $0 + $1.instances }
+        let seed = configurations.first?.seed ?? 1
+        let rounds = configurations.map(\.rounds).max() ?? 0
+        for round in 0..<rounds where !StopRequest.requested {
+            for i in Self.order(count: sessions.count, round: round, seed: seed) where !StopRequest.requested {
+                let others = sessions.indices.filter { $0 != i }.reduce(0) { $0 + sessions[$1].measured }
+                try sessions[i].runBlock(round: round, progress: { done in progress.instances(others + done, total) },
+                                         onResult: onResult)
+            }
+            try afterRound?(sessions.map(\.summary))
+        }
+        var summaries: [RunSummary] = []
+        for s in sessions { summaries.append(try s.finish()) }
+        try afterRound?(summaries)
+        return summaries
+    }
 }
 
 /// The monotonic clock, in seconds.

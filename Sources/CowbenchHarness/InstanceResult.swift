@@ -3,14 +3,23 @@ import CowbenchCore
 /// What one instance measured. Phases it did not reach are nil.
 public struct InstanceResult: Sendable {
     public var index: Int
+    /// The round (block) of the run this instance belongs to, from 0.
+    public var round = 0
     public var create: Double?
     public var start: Double?
     public var run: Double?
     public var destroy: Double?
-    /// statfs used-bytes and used-inodes deltas on the scratch filesystem
-    /// from before create to after the workload.
-    public var addedBytes: Int64 = 0
-    public var addedInodes: Int64 = 0
+    /// Whether this was a space probe: run alone after a settle, and
+    /// measured only once its writes had reached the filesystem.
+    public var probe = false
+    /// Space probes only: statfs used-bytes delta on the scratch filesystem
+    /// from before create (after a settle) to after the workload (after a
+    /// syncfs). nil on every other instance, whose window would mix in other
+    /// instances' writes and deferred frees.
+    public var addedBytes: Int64?
+    /// As `addedBytes`, for inodes; also nil where the filesystem keeps no
+    /// inode count (btrfs reports 0 total inodes).
+    public var addedInodes: Int64?
     /// The driver's own figure for what belongs to this instance alone.
     public var usage: TreeUsage?
     public var filesystem: FilesystemStats?
@@ -65,13 +74,19 @@ public struct RunConfiguration: Sendable {
     public var root: String?
     public var scratchSize: UInt64 = DriverWorkspace.defaultScratchSize
     public var maxFailures = Int.max
-    /// Walk every k-th instance for the driver's own usage figure; the
-    /// statfs deltas are taken on every instance regardless.
+    /// Every k-th instance is a space probe (settled before, flushed after,
+    /// run alone) and gets the driver's usage walk.
     public var usageEvery = 10
+    /// Instances per block. The driver settles after every block, and the
+    /// settle is charged to that block's sustained cost.
+    public var block = 20
+    /// The seed of the round order (compare) and of the bootstrap.
+    public var seed: UInt64 = 1
 
     public init(driver: String) { self.driver = driver }
 
     public var mode: String { keep ? "accumulate" : "churn" }
+    public var rounds: Int { (instances + block - 1) / block }
 }
 
 /// Facts about where and how a run happened, carried by every output row.
@@ -86,6 +101,13 @@ public struct RunEnvironment: Sendable {
     public var filesystem: String
     public var mountOptions: String
     public var cowbenchVersion: String
+    /// How the run was measured; two runs that differ here never merge.
+    public var rounds = 1
+    public var block = 0
+    public var seed: UInt64 = 0
+    public var parallel = 1
+    public var warmup = 0
+    public var usageEvery = 0
 
     public init(runID: String, host: String, kernel: String, driver: String, image: String, workload: String, mode: String,
                 filesystem: String, mountOptions: String, cowbenchVersion: String) {
@@ -99,36 +121,5 @@ public struct RunEnvironment: Sendable {
         self.filesystem = filesystem
         self.mountOptions = mountOptions
         self.cowbenchVersion = cowbenchVersion
-    }
-}
-
-/// The aggregate of one driver's run.
-public struct RunSummary: Sendable {
-    public var environment: RunEnvironment
-    public var phases: [Phase: PhaseStatistics] = Dictionary(uniqueKeysWithValues: Phase.allCases.map { ($0, PhaseStatistics()) })
-    public var instances = 0
-    public var failures = 0
-    public var wallSeconds = 0.0
-    public var addedBytes: Int64 = 0
-    public var addedInodes: Int64 = 0
-    /// Accumulate mode: how long destroying every kept instance took.
-    public var teardownSeconds: Double?
-    public var firstError: String?
-
-    public init(environment: RunEnvironment) { self.environment = environment }
-
-    public var instancesPerSecond: Double { wallSeconds > 0 ? Double(instances) / wallSeconds : 0 }
-    public var bytesPerInstance: Double { instances > 0 ? Double(addedBytes) / Double(instances) : 0 }
-    public var inodesPerInstance: Double { instances > 0 ? Double(addedInodes) / Double(instances) : 0 }
-
-    public mutating func add(_ r: InstanceResult) {
-        instances += 1
-        for p in Phase.allCases { if let s = r.seconds(p) { phases[p]!.record(seconds: s) } }
-        addedBytes += r.addedBytes
-        addedInodes += r.addedInodes
-        if let e = r.error {
-            failures += 1
-            firstError = firstError ?? "instance \(r.index): \(e)"
-        }
     }
 }

@@ -1,8 +1,9 @@
 import CowbenchCore
 import Glibc
 
-/// One instance's life, timed phase by phase. Measurements that are not part
-/// of a phase (statfs, usage walks, btrfs space) happen between phases.
+/// One instance's life, timed phase by phase. Measuring (statfs, flushes,
+/// usage walks, btrfs space) happens between phases, never inside one, and
+/// only on space probes.
 struct InstanceRunner: @unchecked Sendable {
     let driver: any StorageDriver
     let image: PreparedImage
@@ -20,54 +21,81 @@ struct InstanceRunner: @unchecked Sendable {
         null = try FileDescriptor("/dev/null", flags: O_RDWR)
     }
 
-    func run(index: Int, id: String, keep: Bool) -> InstanceResult {
-        runKeeping(index: index, id: id, keep: keep, measureUsage: false).0
+    /// What running one instance gave: its result, the live instance when
+    /// `keep` is set and it survived, and the seconds spent measuring, which
+    /// the block's wall time leaves out.
+    struct Outcome {
+        var result: InstanceResult
+        var kept: Instance?
+        var measuringSeconds = 0.0
     }
 
-    /// Returns the result, and the live instance when `keep` is set and it
-    /// survived. `measureUsage` walks the instance for the driver's own usage
-    /// figure, which can cost more than the instance itself (btrfs: ~3.5 ms).
-    func runKeeping(index: Int, id: String, keep: Bool, measureUsage: Bool) -> (InstanceResult, Instance?) {
-        var r = InstanceResult(index: index)
-        let before = try? FileSystem.statfs(root)
+    /// A probe first settles the driver, so the "before" figure already holds
+    /// every earlier instance's deferred frees, and flushes the filesystem
+    /// after the workload, so ext4's delayed allocation and btrfs's
+    /// writeback have landed in the "after" figure. The caller makes sure
+    /// no other instance is in flight meanwhile.
+    func run(index: Int, id: String, round: Int, keep: Bool, probe: Bool) -> Outcome {
+        var out = Outcome(result: InstanceResult(index: index))
+        out.result.round = round
+        out.result.probe = probe
+        var before: FilesystemStats?
+        if probe {
+            let t = Clock.now()
+            do {
+                try driver.settle()
+                before = try FileSystem.statfs(root)
+            } catch {
+                Diagnostics.warn("space probe \(id): \(error)")
+            }
+            out.measuringSeconds += Clock.since(t)
+        }
         var t = Clock.now()
         let instance: Instance
         do {
             instance = try driver.create(id: id, from: image)
-            r.create = Clock.since(t)
+            out.result.create = Clock.since(t)
         } catch {
-            r.error = PhaseError(phase: .create, error)
-            return (r, nil)
+            out.result.error = PhaseError(phase: .create, error)
+            return out
         }
         t = Clock.now()
         do {
             let pid = try RootfsProcess.start(rootfs: instance.rootfs, argv: argv,
                                               stdin: null.raw, stdout: null.raw, stderr: null.raw)
-            r.start = Clock.since(t)
+            out.result.start = Clock.since(t)
             t = Clock.now()
             let status = try RootfsProcess.wait(pid)
-            r.run = Clock.since(t)
+            out.result.run = Clock.since(t)
             if status != 0 {
-                r.error = PhaseError(phase: .run, message: "\(argv[0]) exited with status \(status)")
+                out.result.error = PhaseError(phase: .run, message: "\(argv[0]) exited with status \(status)")
             }
         } catch {
-            r.error = PhaseError(phase: r.start == nil ? .start : .run, error)
+            out.result.error = PhaseError(phase: out.result.start == nil ? .start : .run, error)
         }
-        if let after = try? FileSystem.statfs(root), let before {
-            r.addedBytes = Int64(after.usedBytes) - Int64(before.usedBytes)
-            r.addedInodes = Int64(after.usedInodes) - Int64(before.usedInodes)
-            r.filesystem = after
+        if probe, let before {
+            let t = Clock.now()
+            if (try? FileSystem.syncfs(root)) != nil, let after = try? FileSystem.statfs(root) {
+                out.result.addedBytes = Int64(after.usedBytes) - Int64(before.usedBytes)
+                // btrfs reports no inode totals: the figure is unknown, not 0.
+                if after.totalInodes > 0 { out.result.addedInodes = Int64(after.usedInodes) - Int64(before.usedInodes) }
+                out.result.filesystem = after
+            }
+            out.result.usage = try? driver.usage(of: instance)
+            if btrfs { out.result.btrfs = try? BtrfsSpace.read(root) }
+            out.measuringSeconds += Clock.since(t)
         }
-        if measureUsage { r.usage = try? driver.usage(of: instance) }
-        if btrfs { r.btrfs = try? BtrfsSpace.read(root) }
-        if keep && r.error == nil { return (r, instance) }
+        if keep && out.result.error == nil {
+            out.kept = instance
+            return out
+        }
         t = Clock.now()
         do {
             try driver.destroy(instance)
-            r.destroy = Clock.since(t)
+            out.result.destroy = Clock.since(t)
         } catch {
-            r.error = r.error ?? PhaseError(phase: .destroy, error)
+            out.result.error = out.result.error ?? PhaseError(phase: .destroy, error)
         }
-        return (r, nil)
+        return out
     }
 }

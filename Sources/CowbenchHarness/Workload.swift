@@ -4,8 +4,9 @@ import CowbenchCore
 public enum Workload: Sendable, Equatable, CustomStringConvertible {
     /// `/bin/true`: pure start-up.
     case start
-    /// Create `files` small files in /tmp.
-    case write(files: Int)
+    /// Create `files` small files in /tmp: each `fileSize` bytes, or the
+    /// 9 bytes "cowbench\n" when `fileSize` is 0.
+    case write(files: Int, fileSize: Int = 0)
     /// Change one byte in each of `count` large image files: overlay copies
     /// the whole file up, btrfs only the changed extent.
     case copyUp(count: Int)
@@ -16,10 +17,10 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
 
     public static let names = ["start", "write", "copy-up", "delete", "mixed"]
 
-    public init(name: String, files: Int = 100, count: Int = 4) throws {
+    public init(name: String, files: Int = 100, count: Int = 4, fileSize: Int = 0) throws {
         switch name {
         case "start": self = .start
-        case "write": self = .write(files: files)
+        case "write": self = .write(files: files, fileSize: fileSize)
         case "copy-up": self = .copyUp(count: count)
         case "delete": self = .delete(count: count)
         case "mixed": self = .mixed(files: files, count: count)
@@ -40,7 +41,8 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .start: "start"
-        case .write(let n): "write(files=\(n))"
+        case .write(let n, 0): "write(files=\(n))"
+        case .write(let n, let size): "write(files=\(n),file-size=\(size))"
         case .copyUp(let k): "copy-up(count=\(k))"
         case .delete(let k): "delete(count=\(k))"
         case .mixed(let n, let k): "mixed(files=\(n),count=\(k))"
@@ -92,8 +94,13 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .start:
             return ["/bin/true"]
-        case .write(let n):
+        case .write(let n, 0):
             return ["/bin/sh", "-c", writeLoop(n)]
+        case .write(let n, let size):
+            // The content is built once by doubling, then written N times: no
+            // /dev/zero needed in the image, and no fork per file.
+            let fill = "s=x; while [ ${#s} -lt \(size) ]; do s=$s$s; done; s=${s:0:\(size)}"
+            return ["/bin/sh", "-c", "\(fill); i=0; while [ $i -lt \(n) ]; do printf %s \"$s\" > /tmp/w$i || exit 1; i=$((i+1)); done"]
         case .copyUp(let k):
             let files = try pick(targets.large, k, "files of at least 64 KiB (besides /bin/busybox)")
             return ["/bin/sh", "-c", "for f; do printf X 1<>\"$f\" || exit 1; done", "sh"] + files

@@ -52,11 +52,12 @@ struct BaselineCommand: ParsableCommand {
             let harness = Harness(configuration: c, stateDirectory: global.stateDirectory, runID: runID,
                                   version: CowbenchVersion.string)
             let bar = ProgressBar(label: "\(driver.padding(8)) cowbench")
-            let summary = try harness.run(progress: { bar.update($0, $1) }) { result, env in
+            let progress = Harness.Progress(status: { ProgressBar.status($0) }, instances: { bar.update($0, $1) })
+            guard let summary = try harness.run(progress: progress, onResult: { result, env in
                 row.add(result)
                 try instancesCSV.append(InstancesCSV.row(result, env))
-            }
-            row.cowbenchSecondsPerInstance = summary.wallSeconds / Double(max(1, summary.instances))
+            }).first, summary.instances > 0 else { continue }
+            row.cowbenchSecondsPerInstance = summary.wallSeconds / Double(summary.instances)
             rows.append(row)
             try writer.write("baseline.csv", BaselineCSV.render(rows, host: HostInfo.hostname, kernel: HostInfo.kernelRelease,
                                                                 version: CowbenchVersion.string, image: image, instances: instances))

@@ -8,14 +8,19 @@ struct BenchmarkOptions: ParsableArguments {
     @Option(help: "Image: busybox, seed-demo, synthetic[:k=v,...], dir:/layer0,/layer1, or a name from `cowbench image list`.") var image = "busybox"
     @Option(help: "Workload: \(Workload.names.joined(separator: ", ")).") var workload = "start"
     @Option(help: "Files the write and mixed workloads create.") var files = 100
+    @Option(name: .customLong("file-size"), help: "Size of each file the write workload creates (default: 9 bytes).")
+    var fileSize: String?
     @Option(help: "Image files the copy-up, delete and mixed workloads touch.") var count = 4
     @Option(help: "Measured instances per driver.") var instances = 200
+    @Option(help: "Instances per block: each driver settles after every block, and compare interleaves drivers block by block.")
+    var block = 20
+    @Option(help: "Seed of the shuffled round order (default: random, printed).") var seed: UInt64?
     @Option(help: "Instances in flight at once.") var parallel = 1
     @Option(help: "Warm-up instances, run and not counted.") var warmup = 3
     @Flag(help: "Accumulate mode: keep every instance until the end, then destroy them all.") var keep = false
     @Option(name: .customLong("max-failures"), help: "Stop a driver's run after this many failed instances.") var maxFailures = 10
     @Option(name: .customLong("usage-every"),
-            help: "Walk every k-th instance for the driver's own usage figure (statfs deltas are on every row).")
+            help: "Every k-th instance is a space probe: settled before, flushed after, run alone, and walked for the driver's usage.")
     var usageEvery = 10
     @Option(help: "Directory for the CSV files (default results/<date>-<host>-<id>).") var out: String?
 
@@ -24,6 +29,11 @@ struct BenchmarkOptions: ParsableArguments {
         if parallel < 1 { throw ValidationError("--parallel must be at least 1, not \(parallel)") }
         if warmup < 0 { throw ValidationError("--warmup cannot be negative") }
         if files < 1 || count < 1 { throw ValidationError("--files and --count must be at least 1") }
+        if block < 1 { throw ValidationError("--block must be at least 1, not \(block)") }
+        if let fileSize, ByteSize.parse(fileSize) == nil {
+            throw ValidationError("--file-size '\(fileSize)' is not a size; write e.g. 4K")
+        }
+        if fileSize != nil && workload != "write" { throw ValidationError("--file-size applies only to --workload write") }
         if usageEvery < 1 { throw ValidationError("--usage-every must be at least 1, not \(usageEvery)") }
         if maxFailures < 1 { throw ValidationError("--max-failures must be at least 1") }
         guard Workload.names.contains(workload) else {
@@ -31,10 +41,12 @@ struct BenchmarkOptions: ParsableArguments {
         }
     }
 
-    func configuration(driver: String, placement: DriverRootOptions) throws -> RunConfiguration {
+    func configuration(driver: String, placement: DriverRootOptions, seed: UInt64) throws -> RunConfiguration {
         var c = RunConfiguration(driver: driver)
         c.image = image
-        c.workload = try Workload(name: workload, files: files, count: count)
+        c.workload = try Workload(name: workload, files: files, count: count, fileSize: fileSize.flatMap(ByteSize.parse).map(Int.init) ?? 0)
+        c.block = block
+        c.seed = seed
         c.instances = instances
         c.parallel = parallel
         c.warmup = warmup

@@ -4,13 +4,15 @@ import CowbenchExport
 import CowbenchHarness
 import Foundation
 
-/// Runs the harness for each driver in turn and wires results to the writer
-/// and the terminal table; `run` and `compare` differ only in the driver list.
+/// Runs the harness over the drivers, interleaved round by round, and wires
+/// results to the writer and the terminal table; `run` and `compare` differ
+/// only in the driver list.
 enum BenchmarkSession {
     static func execute(drivers: [String], options: BenchmarkOptions, placement: DriverRootOptions,
                         global: GlobalOptions) throws {
         try global.beginRun()
-        let configs = try drivers.map { try options.configuration(driver: $0, placement: placement) }
+        let seed = options.seed ?? UInt64.random(in: 1...999_999)
+        let configs = try drivers.map { try options.configuration(driver: $0, placement: placement, seed: seed) }
         let catalog = ImageCatalog(stateDirectory: global.stateDirectory)
         for c in configs { try Preflight.requireDriver(c.driver, root: c.root, layers: try catalog.layerCount(c.image)) }
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
@@ -18,20 +20,22 @@ enum BenchmarkSession {
         try Preflight.requireWritable(out, flag: "--out")
         let writer = try ResultWriter(directory: out)
         let instances = try writer.stream("instances.csv", header: InstancesCSV.header())
-        var summaries: [RunSummary] = []
-        for c in configs where !StopRequest.requested {
-            let harness = Harness(configuration: c, stateDirectory: global.stateDirectory, runID: runID,
-                                  version: CowbenchVersion.string)
-            let bar = ProgressBar(label: c.driver.padding(8))
-            let summary = try harness.run(progress: { bar.update($0, $1) }) { result, env in
-                try instances.append(InstancesCSV.row(result, env))
-            }
-            summaries.append(summary)
-            try writer.write("summary.csv", SummaryCSV.render(summaries))
+        let rounds = configs.first?.rounds ?? 0
+        Diagnostics.note("\(drivers.joined(separator: ", ")): \(options.instances) instances each, in \(rounds) round"
+            + "\(rounds == 1 ? "" : "s") of \(options.block), order shuffled with --seed \(seed)")
+        let bar = ProgressBar(label: "measuring")
+        let progress = Harness.Progress(status: { ProgressBar.status($0) }, instances: { bar.update($0, $1) })
+        let harness = Harness(configurations: configs, stateDirectory: global.stateDirectory, runID: runID,
+                              version: CowbenchVersion.string)
+        let summaries = try harness.run(progress: progress, afterRound: { sofar in
+            try writer.write("summary.csv", SummaryCSV.render(sofar))
+            try writer.write("rounds.csv", RoundsCSV.render(sofar))
+        }) { result, env in
+            try instances.append(InstancesCSV.row(result, env))
         }
         print(TerminalTable.render(summaries), terminator: "")
         try ReportCommand.writeAlongside(writer.directory)
-        print("results: \(writer.directory)/instances.csv, summary.csv, report.md, report.html")
+        print("results: \(writer.directory)/instances.csv, summary.csv, rounds.csv, report.md, report.html")
         try exitIfInterrupted(results: writer.directory)
         let failures = summaries.reduce(0) { $0 + $1.failures }
         if failures > 0 { throw ExitCode(1) }

@@ -7,10 +7,10 @@ struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report", abstract: "Render result directories (from run, compare, exhaust, baseline) as Markdown, JSON or HTML.")
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case markdown, json, html }
+    enum Format: String, ExpressibleByArgument, CaseIterable { case markdown, json, html, gobench }
 
     @Argument(help: "Result directories, from one host or many.") var directories: [String]
-    @Option(help: "markdown, json or html.") var format: Format = .markdown
+    @Option(help: "markdown, json, html, or gobench (Go benchmark lines for benchstat).") var format: Format = .markdown
     @Option(help: "Write here instead of standard output.") var out: String?
     @Option(help: "Also write every chart as a standalone SVG file into this directory.") var charts: String?
 
@@ -48,6 +48,7 @@ struct ReportCommand: ParsableCommand {
         case .markdown: MarkdownReport.render(data)
         case .json: JSONReport.render(data)
         case .html: HTMLReport.render(data)
+        case .gobench: GoBenchFormat.render(data)
         }
     }
 

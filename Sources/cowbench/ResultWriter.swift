@@ -52,10 +52,16 @@ struct ProgressBar: Sendable {
     let label: String
     let enabled = isatty(2) == 1
 
+    /// A status line (preparing, warm-up) that the next one overwrites.
+    static func status(_ line: String) {
+        guard isatty(2) == 1 else { return }
+        FileHandle.standardError.write(Data("\r\u{1b}[K\(line)".utf8))
+    }
+
     func update(_ done: Int, _ total: Int) {
         guard enabled, done == total || done % max(1, total / 100) == 0 else { return }
         let width = 30, filled = total > 0 ? done * width / total : 0
-        let line = "\r\(label) [\(String(repeating: "#", count: filled))\(String(repeating: " ", count: width - filled))] \(done)/\(total)"
+        let line = "\r\u{1b}[K\(label) [\(String(repeating: "#", count: filled))\(String(repeating: " ", count: width - filled))] \(done)/\(total)"
             + (done == total ? "\n" : "")
         FileHandle.standardError.write(Data(line.utf8))
     }

@@ -85,6 +85,12 @@ public enum Mounts {
 
 /// Warnings go to stderr; results never do.
 public enum Diagnostics {
+    /// A line of information on stderr, kept apart from results on stdout.
+    public static func note(_ message: String) {
+        var line = "cowbench: \(message)\n"
+        line.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+
     public static func warn(_ message: String) {
         var line = "cowbench: warning: \(message)\n"
         line.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }

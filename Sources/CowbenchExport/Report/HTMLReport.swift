@@ -41,7 +41,7 @@ public enum HTMLReport {
         var out = "<h2>\(HTML.escape("\(e.workload) on \(e.image), \(e.mode)"))</h2>\n"
         out += "<p class=\"note\">\(HTML.escape("Run \(e.runID) on \(e.host), kernel \(e.kernel), cowbench \(e.version)."))</p>\n"
         out += ReportTables.drivers(summaries).html
-        out += "<ul>" + TerminalTable.verdicts(summaries).map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul>\n"
+        out += "<ul>" + Verdicts.lines(summaries).map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul>\n"
         for p in Phase.allCases {
             let series = runs.enumerated().compactMap { i, r -> LineChart.Series? in
                 let times = r.instances.compactMap { inst -> Double? in

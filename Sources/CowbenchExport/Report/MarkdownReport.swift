@@ -14,7 +14,7 @@ public enum MarkdownReport {
             out += ReportTables.phases(summaries).markdown + "\n" + ReportTables.drivers(summaries).markdown
             let teardown = summaries.compactMap { s in s.teardownSeconds.map { "\(s.environment.driver) \(TerminalTable.duration($0))" } }
             if !teardown.isEmpty { out += "\nDestroying every kept instance at the end took: \(teardown.joined(separator: ", ")).\n" }
-            let verdicts = TerminalTable.verdicts(summaries)
+            let verdicts = Verdicts.lines(summaries)
             if !verdicts.isEmpty { out += "\n" + verdicts.map { "- \($0)\n" }.joined() }
         }
         for x in data.exhaustions {

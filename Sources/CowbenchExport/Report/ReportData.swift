@@ -15,46 +15,67 @@ public struct ReportData: Sendable, Encodable {
     /// The environment columns every cowbench CSV starts with.
     public struct Environment: Sendable, Encodable, Hashable {
         public var runID, host, kernel, driver, image, workload, mode, fsType, mountOptions, version: String
+        public var rounds = 1, block = 0, parallel = 1, warmup = 0, usageEvery = 0
+        public var seed: UInt64 = 0
     }
 
     /// One driver's instances from one run.
     public struct DriverRun: Sendable, Encodable {
         public var environment: Environment
         public var instances: [Instance]
+        /// From rounds.csv: each block's wall and settle time.
+        public var blocks: [Block] = []
         /// From summary.csv, when it is there.
-        public var wallSeconds: Double?
         public var teardownSeconds: Double?
-
+        public var warnings: [String] = []
 
         /// The same aggregate the harness printed when the run ended.
         public var summary: RunSummary {
             let e = environment
-            var s = RunSummary(environment: RunEnvironment(runID: e.runID, host: e.host, kernel: e.kernel, driver: e.driver, image: e.image,
-                                                           workload: e.workload, mode: e.mode, filesystem: e.fsType,
-                                                           mountOptions: e.mountOptions, cowbenchVersion: e.version))
+            var env = RunEnvironment(runID: e.runID, host: e.host, kernel: e.kernel, driver: e.driver, image: e.image,
+                                     workload: e.workload, mode: e.mode, filesystem: e.fsType,
+                                     mountOptions: e.mountOptions, cowbenchVersion: e.version)
+            (env.rounds, env.block, env.seed, env.parallel, env.warmup, env.usageEvery) =
+                (e.rounds, e.block, e.seed, e.parallel, e.warmup, e.usageEvery)
+            var s = RunSummary(environment: env)
+            var byRound: [Int: [Double]] = [:]
             for i in instances {
                 var r = InstanceResult(index: i.index)
                 (r.create, r.start, r.run, r.destroy) = (i.create, i.start, i.run, i.destroy)
-                r.addedBytes = i.addedBytes
-                r.addedInodes = i.addedInodes
+                (r.round, r.probe, r.addedBytes, r.addedInodes) = (i.round, i.probe, i.addedBytes, i.addedInodes)
                 if let p = i.errorPhase { r.error = PhaseError(phase: Phase(rawValue: p) ?? .run, message: i.errno ?? "failed") }
-                s.add(r)
+                s.add(r, timings: !i.probe)
+                if r.error == nil && !i.probe { byRound[i.round, default: []].append(r.total) }
             }
-            s.wallSeconds = wallSeconds ?? 0
+            s.blocks = blocks.map { BlockRecord(round: $0.round, instances: $0.instances, failures: $0.failures,
+                                                wallSeconds: $0.wallSeconds, settleSeconds: $0.settleSeconds) }
+            let full = s.blocks.filter { $0.failures == 0 && $0.instances == e.block }.map(\.round)
+            if let first = full.first, let last = full.dropFirst().last {
+                s.firstBlockTotals = byRound[first] ?? []
+                s.lastBlockTotals = byRound[last] ?? []
+            }
             s.teardownSeconds = teardownSeconds
+            s.warnings = warnings
             return s
         }
     }
 
     public struct Instance: Sendable, Encodable {
         public var index: Int
+        public var round: Int
+        public var probe: Bool
         public var create, start, run, destroy: Double?
-        public var addedBytes: Int64
-        public var addedInodes: Int64
+        public var addedBytes: Int64?
+        public var addedInodes: Int64?
         public var fsUsedBytes: Int64?
         public var errorPhase: String?
         public var errno: String?
+    }
 
+    /// A row of rounds.csv.
+    public struct Block: Sendable, Encodable {
+        public var round, instances, failures: Int
+        public var wallSeconds, settleSeconds: Double
     }
 
     /// An `exhaust` run: its samples and its summary rows.
@@ -98,7 +119,7 @@ public struct ReportData: Sendable, Encodable {
 
     /// Adds one result directory's files.
     public mutating func add(_ files: Files) throws {
-        if let text = files["instances.csv"] { try addRuns(text, summary: files["summary.csv"]) }
+        if let text = files["instances.csv"] { try addRuns(text, summary: files["summary.csv"], rounds: files["rounds.csv"]) }
         if let text = files["exhaust.csv"] { try addExhaustion(text, summary: files["exhaust-summary.csv"] ?? "") }
         if let text = files["baseline.csv"] {
             for r in try Self.rows(text) {
@@ -111,24 +132,33 @@ public struct ReportData: Sendable, Encodable {
     }
 
     /// The CSV files a report reads.
-    public static let fileNames = ["instances.csv", "summary.csv", "exhaust.csv", "exhaust-summary.csv", "baseline.csv"]
+    public static let fileNames = ["instances.csv", "summary.csv", "rounds.csv", "exhaust.csv", "exhaust-summary.csv", "baseline.csv"]
 
-    private mutating func addRuns(_ text: String, summary: String?) throws {
+    private mutating func addRuns(_ text: String, summary: String?, rounds: String?) throws {
         var order: [Environment] = []
         var byRun: [Environment: [Instance]] = [:]
         for r in try Self.rows(text) {
             let env = Self.environment(r)
             if byRun[env] == nil { order.append(env) }
             byRun[env, default: []].append(Instance(
-                index: Int(r["instance"]) ?? 0, create: Double(r["create_s"]), start: Double(r["start_s"]), run: Double(r["run_s"]),
-                destroy: Double(r["destroy_s"]), addedBytes: Int64(r["instance_bytes"]) ?? 0, addedInodes: Int64(r["instance_inodes"]) ?? 0,
+                index: Int(r["instance"]) ?? 0, round: Int(r["round"]) ?? 0, probe: r["probe"] == "1",
+                create: Double(r["create_s"]), start: Double(r["start_s"]), run: Double(r["run_s"]),
+                destroy: Double(r["destroy_s"]), addedBytes: Int64(r["instance_bytes"]), addedInodes: Int64(r["instance_inodes"]),
                 fsUsedBytes: Int64(r["fs_used_bytes"]), errorPhase: r["error_phase"].nilIfEmpty, errno: r["errno"].nilIfEmpty))
         }
-        var walls: [Environment: (Double?, Double?)] = [:]
-        for r in try summary.map(Self.rows) ?? [] { walls[Self.environment(r)] = (Double(r["wall_s"]), Double(r["teardown_s"])) }
+        var extra: [Environment: (Double?, [String])] = [:]
+        for r in try summary.map(Self.rows) ?? [] {
+            extra[Self.environment(r)] = (Double(r["teardown_s"]), r["warnings"].isEmpty ? [] : r["warnings"].components(separatedBy: " | "))
+        }
+        var blocks: [Environment: [Block]] = [:]
+        for r in try rounds.map(Self.rows) ?? [] {
+            blocks[Self.environment(r), default: []].append(Block(
+                round: Int(r["round"]) ?? 0, instances: Int(r["instances"]) ?? 0, failures: Int(r["failures"]) ?? 0,
+                wallSeconds: Double(r["wall_s"]) ?? 0, settleSeconds: Double(r["settle_s"]) ?? 0))
+        }
         for env in order {
-            runs.append(DriverRun(environment: env, instances: byRun[env]!, wallSeconds: walls[env]?.0 ?? nil,
-                                  teardownSeconds: walls[env]?.1 ?? nil))
+            runs.append(DriverRun(environment: env, instances: byRun[env]!, blocks: blocks[env] ?? [],
+                                  teardownSeconds: extra[env]?.0 ?? nil, warnings: extra[env]?.1 ?? []))
         }
     }
 
@@ -165,7 +195,9 @@ public struct ReportData: Sendable, Encodable {
     static func environment(_ r: Row) -> Environment {
         Environment(runID: r["run_id"], host: r["host"], kernel: r["kernel"], driver: r["driver"], image: r["image"],
                     workload: r["workload"], mode: r["mode"], fsType: r["fs_type"], mountOptions: r["mount_options"],
-                    version: r["cowbench_version"])
+                    version: r["cowbench_version"], rounds: Int(r["rounds"]) ?? 1, block: Int(r["block"]) ?? 0,
+                    parallel: Int(r["parallel"]) ?? 1, warmup: Int(r["warmup"]) ?? 0, usageEvery: Int(r["usage_every"]) ?? 0,
+                    seed: UInt64(r["seed"]) ?? 0)
     }
 
     static func space(_ r: Row) -> Space {

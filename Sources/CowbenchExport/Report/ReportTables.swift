@@ -26,25 +26,34 @@ struct ReportTable {
 
 enum ReportTables {
     static func phases(_ summaries: [RunSummary]) -> ReportTable {
-        var t = ReportTable(header: ["driver", "phase", "p50", "p90", "p99", "max"], numeric: [false, false, true, true, true, true], rows: [])
+        var t = ReportTable(header: ["driver", "phase", "p50", "95% CI of p50", "p90", "p99", "max"],
+                            numeric: [false, false, true, true, true, true, true], rows: [])
         for s in summaries {
+            if let v = s.sustained {
+                t.rows.append([s.environment.driver, "sustained", TerminalTable.duration(v.value), TerminalTable.interval(v), "", "", ""])
+            }
             for p in Phase.allCases {
                 let st = s.phases[p]!
                 guard st.count > 0 else { continue }
-                t.rows.append([s.environment.driver, p.rawValue]
-                              + [st.percentile(50), st.percentile(90), st.percentile(99), st.max].map(TerminalTable.duration))
+                let m = st.medianEstimate
+                t.rows.append([s.environment.driver, p.rawValue, TerminalTable.duration(m.value), TerminalTable.interval(m)]
+                              + [st.percentile(90), st.percentile(99), st.max].map(TerminalTable.duration))
             }
         }
         return t
     }
 
     static func drivers(_ summaries: [RunSummary]) -> ReportTable {
-        ReportTable(header: ["driver", "instances", "failures", "instances/s", "bytes per instance", "inodes per instance", "scratch fs"],
-                    numeric: [false, true, true, true, true, true, false],
+        ReportTable(header: ["driver", "instances", "failures", "sustained per instance", "bytes per instance", "inodes per instance",
+                             "drift", "scratch fs"],
+                    numeric: [false, true, true, true, true, true, true, false],
                     rows: summaries.map { s in
                         [s.environment.driver, "\(s.instances)", "\(s.failures)",
-                         s.wallSeconds > 0 ? String(format: "%.1f", s.instancesPerSecond) : "–",
-                         ByteSize.format(s.bytesPerInstance), String(format: "%.1f", s.inodesPerInstance), s.environment.filesystem]
+                         s.sustained.map { TerminalTable.duration($0.value) } ?? "–",
+                         s.bytesPerInstance.map(ByteSize.format) ?? "–",
+                         s.inodesPerInstance.map { String(format: "%.1f", $0) } ?? "n/a (\(s.environment.filesystem) has no inode count)",
+                         s.drift.map { String(format: "%+.0f%%", $0.value * 100) + ($0.excludes(0) ? "" : " ~") } ?? "–",
+                         s.environment.filesystem]
                     })
     }
 
