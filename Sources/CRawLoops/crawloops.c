@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
+#include <stdlib.h>
+#include <sys/xattr.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
@@ -29,50 +31,145 @@ static int fail(char *error, size_t len, const char *call, const char *path) {
     return e ? e : EIO;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
-    (void)st; (void)type; (void)ftw;
-    return remove(path);
+// The same kernel work as cowbench's TreeRemover: a descriptor-relative
+// walk, unlinkat for entries and AT_REMOVEDIR for directories.
+static int remove_contents(int dirfd) {
+    DIR *d = fdopendir(dirfd);
+    if (!d) { close(dirfd); return -1; }
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        struct stat st;
+        if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) { rc = -1; break; }
+        if (S_ISDIR(st.st_mode)) {
+            int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub < 0 || remove_contents(sub) < 0 || unlinkat(dirfd, e->d_name, AT_REMOVEDIR) < 0) rc = -1;
+        } else if (unlinkat(dirfd, e->d_name, 0) < 0) {
+            rc = -1;
+        }
+    }
+    closedir(d);
+    return rc;
 }
 
 static int remove_tree(const char *path) {
-    return nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS);
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return -1;
+    if (remove_contents(fd) < 0) return -1;
+    return rmdir(path);
 }
 
-// nftw's callback takes no context, and the loops are single-threaded.
-static const char *copy_source;
-static const char *copy_dest;
-
-static int copy_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
-    (void)ftw;
-    char dest[PATH_MAX];
-    snprintf(dest, sizeof dest, "%s%s", copy_dest, path + strlen(copy_source));
-    if (type == FTW_D) {
-        if (mkdir(dest, st->st_mode & 07777) < 0 && errno != EEXIST) return -1;
-    } else if (type == FTW_SL) {
-        char target[PATH_MAX];
-        ssize_t n = readlink(path, target, sizeof target - 1);
-        if (n < 0) return -1;
-        target[n] = 0;
-        if (symlink(target, dest) < 0) return -1;
-    } else if (S_ISREG(st->st_mode)) {
-        int in = open(path, O_RDONLY | O_CLOEXEC);
-        if (in < 0) return -1;
-        int out = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st->st_mode & 07777);
-        if (out < 0) { close(in); return -1; }
-        off_t left = st->st_size;
-        while (left > 0) {
-            ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
-            if (n <= 0) { close(in); close(out); if (n == 0) errno = EIO; return -1; }
-            left -= n;
-        }
-        close(in);
-        close(out);
-    } else {
-        if (mknod(dest, st->st_mode, st->st_rdev) < 0) return -1;
+static int copy_xattrs(int from, int to, const char *from_path, const char *to_path) {
+    char names[8192], value[65536];
+    ssize_t n = from >= 0 ? flistxattr(from, names, sizeof names) : llistxattr(from_path, names, sizeof names);
+    if (n < 0) return errno == ENOTSUP ? 0 : -1;
+    for (char *name = names; name < names + n; name += strlen(name) + 1) {
+        ssize_t v = from >= 0 ? fgetxattr(from, name, value, sizeof value) : lgetxattr(from_path, name, value, sizeof value);
+        if (v < 0) return -1;
+        if ((to >= 0 ? fsetxattr(to, name, value, (size_t)v, 0) : lsetxattr(to_path, name, value, (size_t)v, 0)) < 0) return -1;
     }
-    if (lchown(dest, st->st_uid, st->st_gid) < 0) return -1;
-    if (type != FTW_SL && (st->st_mode & 07000) && chmod(dest, st->st_mode & 07777) < 0) return -1;
     return 0;
+}
+
+// Owner, mode, xattrs and times, in the order cowbench's TreeCopier sets them.
+static int apply_metadata(const struct stat *st, int from, int to) {
+    struct timespec times[2] = { st->st_atim, st->st_mtim };
+    if (fchown(to, st->st_uid, st->st_gid) < 0 || fchmod(to, st->st_mode & 07777) < 0) return -1;
+    if (copy_xattrs(from, to, NULL, NULL) < 0) return -1;
+    return futimens(to, times);
+}
+
+static int apply_link_metadata(const struct stat *st, int dirfd, const char *name, const char *from, const char *to) {
+    struct timespec times[2] = { st->st_atim, st->st_mtim };
+    if (fchownat(dirfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0) return -1;
+    if (copy_xattrs(-1, -1, from, to) < 0) return -1;
+    return utimensat(dirfd, name, times, AT_SYMLINK_NOFOLLOW);
+}
+
+// Hard links: the first path copied for each (dev, ino) with nlink > 1.
+// The loops are single-threaded, and images hold few hard links.
+#define MAX_LINKS 4096
+static struct { dev_t dev; ino_t ino; char path[PATH_MAX]; } links[MAX_LINKS];
+static int nlinks;
+
+static int copy_dir(int sfd, const char *spath, int dfd, const char *dpath) {
+    DIR *d = fdopendir(dup(sfd));
+    if (!d) return -1;
+    int rc = 0;
+    struct dirent *e;
+    char from[PATH_MAX], to[PATH_MAX];
+    while (rc == 0 && (e = readdir(d))) {
+        const char *name = e->d_name;
+        if (!strcmp(name, ".") || !strcmp(name, "..")) continue;
+        snprintf(from, sizeof from, "%s/%s", spath, name);
+        snprintf(to, sizeof to, "%s/%s", dpath, name);
+        struct stat st;
+        if (fstatat(sfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) { rc = -1; break; }
+        if (S_ISDIR(st.st_mode)) {
+            if (mkdirat(dfd, name, 0700) < 0) { rc = -1; break; }
+            int s = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            int t = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (s < 0 || t < 0 || copy_dir(s, from, t, to) < 0 || apply_metadata(&st, s, t) < 0) rc = -1;
+            if (s >= 0) close(s);
+            if (t >= 0) close(t);
+        } else if (S_ISREG(st.st_mode)) {
+            int linked = 0;
+            if (st.st_nlink > 1) {
+                for (int i = 0; i < nlinks; i++) {
+                    if (links[i].dev == st.st_dev && links[i].ino == st.st_ino) {
+                        if (linkat(AT_FDCWD, links[i].path, dfd, name, 0) < 0) rc = -1;
+                        linked = 1;
+                        break;
+                    }
+                }
+            }
+            if (linked) continue;
+            int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+            int out = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+            if (in < 0 || out < 0) rc = -1;
+            for (off_t left = st.st_size; rc == 0 && left > 0;) {
+                ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
+                if (n < 0 && errno == EINTR) continue;
+                if (n <= 0) { if (n == 0) break; rc = -1; break; }
+                left -= n;
+            }
+            if (rc == 0 && apply_metadata(&st, in, out) < 0) rc = -1;
+            if (in >= 0) close(in);
+            if (out >= 0) close(out);
+            if (rc == 0 && st.st_nlink > 1 && nlinks < MAX_LINKS) {
+                links[nlinks].dev = st.st_dev;
+                links[nlinks].ino = st.st_ino;
+                snprintf(links[nlinks].path, PATH_MAX, "%s", to);
+                nlinks++;
+            }
+        } else if (S_ISLNK(st.st_mode)) {
+            char target[PATH_MAX];
+            ssize_t n = readlinkat(sfd, name, target, sizeof target - 1);
+            if (n < 0) { rc = -1; break; }
+            target[n] = 0;
+            if (symlinkat(target, dfd, name) < 0 || apply_link_metadata(&st, dfd, name, from, to) < 0) rc = -1;
+        } else {
+            if (mknodat(dfd, name, st.st_mode, st.st_rdev) < 0 || apply_link_metadata(&st, dfd, name, from, to) < 0
+                || fchmodat(dfd, name, st.st_mode & 07777, 0) < 0) rc = -1;
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+// The whole flattened image into a new directory, as the copy driver does.
+static int copy_tree(const char *source, const char *dest) {
+    nlinks = 0;
+    if (mkdir(dest, 0755) < 0) return -1;
+    int s = open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int d = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = (s < 0 || d < 0) ? -1 : copy_dir(s, source, d, dest);
+    struct stat st;
+    if (rc == 0 && (fstat(s, &st) < 0 || apply_metadata(&st, s, d) < 0)) rc = -1;
+    if (s >= 0) close(s);
+    if (d >= 0) close(d);
+    return rc;
 }
 
 struct child_args { const char *root, *program; };
@@ -109,7 +206,7 @@ int cbr_run(const struct cbr_config *c, struct cbr_sample *out, char *error, siz
     }
     int rc = 0;
     char path[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], merged[PATH_MAX], options[8192];
-    for (int i = 0; i < c->iterations && rc == 0; i++) {
+    for (int i = c->first; i < c->first + c->iterations && rc == 0; i++) {
         char name[32];
         snprintf(name, sizeof name, "raw%d", i);
         snprintf(path, sizeof path, "%s/%s", c->directory, name);
@@ -140,9 +237,7 @@ int cbr_run(const struct cbr_config *c, struct cbr_sample *out, char *error, siz
             break;
         }
         case CBR_COPY:
-            copy_source = c->source;
-            copy_dest = path;
-            if (nftw(c->source, copy_entry, 32, FTW_PHYS) != 0) rc = fail(error, len, "copy", path);
+            if (copy_tree(c->source, path) != 0) rc = fail(error, len, "copy", path);
             break;
         default:
             errno = EINVAL;
@@ -169,9 +264,9 @@ int cbr_run(const struct cbr_config *c, struct cbr_sample *out, char *error, siz
             break;
         }
         uint64_t t3 = now_ns();
-        out[i].create_ns = t1 - t0;
-        out[i].start_run_ns = t2 - t1;
-        out[i].destroy_ns = t3 - t2;
+        out[i - c->first].create_ns = t1 - t0;
+        out[i - c->first].start_run_ns = t2 - t1;
+        out[i - c->first].destroy_ns = t3 - t2;
     }
     if (srcfd >= 0) close(srcfd);
     close(dirfd);

@@ -4,7 +4,7 @@ import CowbenchHarness
 /// are on the `instance` phase row.
 public enum BaselineCSV {
     public static let columns = ["host", "kernel", "cowbench_version", "driver", "image", "instances", "phase",
-                                 "raw_p50_s", "cowbench_p50_s", "ratio", "shell_s"]
+                                 "raw_p50_s", "cowbench_p50_s", "ratio", "ratio_ci_low", "ratio_ci_high", "shell_s"]
 
     public static func render(_ rows: [BaselineComparison], host: String, kernel: String, version: String,
                               image: String, instances: Int) -> String {
@@ -14,12 +14,13 @@ public enum BaselineCSV {
         for b in rows {
             for (phase, label) in [(Phase.create, "create"), (.start, "start_run"), (.destroy, "destroy")] {
                 guard let r = b.raw[phase], let c = b.cowbench[phase], r.count > 0, c.count > 0 else { continue }
-                table.append(lead(b) + [label, E.seconds(r.median), E.seconds(c.median),
-                                        b.ratio(phase).map { String(format: "%.3f", $0) } ?? "", ""])
+                let ratio = b.ratio(phase)
+                table.append(lead(b) + [label, E.seconds(r.median), E.seconds(c.median), E.ratio(ratio?.value),
+                                        E.ratio(ratio?.interval?.lowerBound), E.ratio(ratio?.interval?.upperBound), ""])
             }
             let ratio = b.rawSecondsPerInstance > 0 ? String(format: "%.3f", b.cowbenchSecondsPerInstance / b.rawSecondsPerInstance) : ""
             table.append(lead(b) + ["instance", E.seconds(b.rawSecondsPerInstance), E.seconds(b.cowbenchSecondsPerInstance),
-                                    ratio, E.seconds(b.shellSecondsPerInstance)])
+                                    ratio, "", "", E.seconds(b.shellSecondsPerInstance)])
         }
         return E.encode(table)
     }

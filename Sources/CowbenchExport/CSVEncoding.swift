@@ -16,6 +16,7 @@ enum CSVEncoding {
     }
 
     static func seconds(_ s: Double?) -> String { s.map { String(format: "%.6f", $0) } ?? "" }
+    static func ratio(_ r: Double?) -> String { r.map { String(format: "%.3f", $0) } ?? "" }
     static func fraction(_ f: Double?) -> String { f.map { String(format: "%.4f", $0) } ?? "" }
     static func number<T: BinaryInteger>(_ n: T?) -> String { n.map { "\($0)" } ?? "" }
 }

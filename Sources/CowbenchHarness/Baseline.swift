@@ -15,14 +15,24 @@ public struct BaselineRun: Sendable {
     public var shellScript = ""
 }
 
-public enum Baseline {
-    /// Runs `iterations` raw C instances and then the same number in a shell
-    /// loop, on a workspace of its own that is torn down afterwards.
-    public static func run(driver driverName: String, image imageName: String, iterations: Int, warmup: Int,
-                           stateDirectory: String, runID: String, scratchSize: UInt64) throws -> BaselineRun {
+/// The C reference loop and the shell loop for one driver, on a workspace
+/// of their own (a fresh scratch filesystem of the driver's kind), run a
+/// block at a time so that `baseline` can interleave them with cowbench's
+/// own blocks: drift on a shared host then hits both alike.
+public final class RawLoopSession {
+    public private(set) var result = BaselineRun()
+    private let journal: ResourceJournal
+    private let workspace: DriverWorkspace
+    private let image: PreparedImage
+    private let mechanism: DriverMechanism
+    private let directory: String
+    private var done = 0
+    private var closed = false
+
+    public init(driver driverName: String, image imageName: String, warmup: Int, stateDirectory: String, runID: String,
+                scratchSize: UInt64) throws {
         let type = try DriverRegistry.driver(named: driverName)
-        let journal = try ResourceJournal(path: "\(stateDirectory)/runs/\(runID)-\(driverName)-baseline.journal")
-        let workspace: DriverWorkspace
+        journal = try ResourceJournal(path: "\(stateDirectory)/runs/\(runID)-\(driverName)-baseline.journal")
         do {
             workspace = try DriverWorkspace(type, root: nil, scratchDirectory: "\(stateDirectory)/scratch/\(runID)-\(driverName)-baseline",
                                             scratchSize: scratchSize, journal: journal)
@@ -30,41 +40,78 @@ public enum Baseline {
             _ = try? journal.teardown()
             throw error
         }
-        defer {
-            do { try workspace.close() } catch { Diagnostics.warn("teardown of \(driverName) baseline: \(error)") }
+        do {
+            let layers = try ImageCatalog(stateDirectory: stateDirectory, journal: journal).resolve(imageName)
+            image = try workspace.driver.prepare(layers)
+            mechanism = workspace.driver.mechanism(for: image)
+            directory = workspace.root + "/baseline"
+            try journal.record(.directory(directory))
+            try FileSystem.mkdir(directory, mode: 0o700)
+            _ = try Baseline.rawLoop(mechanism, directory: directory, first: 0, iterations: warmup)
+            done = warmup
+            try workspace.driver.settle()
+        } catch {
+            try? workspace.close()
+            throw error
         }
-        let layers = try ImageCatalog(stateDirectory: stateDirectory, journal: journal).resolve(imageName)
-        let image = try workspace.driver.prepare(layers)
-        let mechanism = workspace.driver.mechanism(for: image)
-        let directory = workspace.root + "/baseline"
-        try journal.record(.directory(directory))
-        try FileSystem.mkdir(directory, mode: 0o700)
+    }
 
-        var result = BaselineRun()
-        _ = try rawLoop(mechanism, directory: directory, iterations: warmup)
+    /// `iterations` more C-loop instances, timed into `result.raw`.
+    public func runBlock(_ iterations: Int) throws {
         let t = Clock.now()
-        let samples = try rawLoop(mechanism, directory: directory, iterations: iterations)
-        result.rawSecondsPerInstance = Clock.since(t) / Double(iterations)
+        let samples = try Baseline.rawLoop(mechanism, directory: directory, first: done, iterations: iterations)
+        let wall = Clock.since(t)
+        done += iterations
+        let before = Double(result.raw[.create]!.count)
+        result.rawSecondsPerInstance = (result.rawSecondsPerInstance * before + wall) / (before + Double(iterations))
         for s in samples {
             result.raw[.create]!.record(seconds: Double(s.create_ns) / 1e9)
             result.raw[.start]!.record(seconds: Double(s.start_run_ns) / 1e9)
             result.raw[.destroy]!.record(seconds: Double(s.destroy_ns) / 1e9)
         }
+        // cowbench settles after every block; so must the reference, or
+        // btrfs's cleaner backlog would slow only the C loop's snapshots.
         try workspace.driver.settle()
+    }
 
+    /// The shell loop a user would write, `iterations` times.
+    public func runShell(_ iterations: Int) throws {
+        try workspace.driver.settle()
         result.shellScript = ShellLoop.script(mechanism, directory: directory, iterations: iterations)
         let scriptPath = directory + "/loop.sh"
         try FileSystem.write(result.shellScript, to: scriptPath)
         let bash = Command.find("bash") ?? "/bin/sh"
-        let t2 = Clock.now()
+        let t = Clock.now()
         try Command.run([bash, scriptPath])
-        result.shellSecondsPerInstance = Clock.since(t2) / Double(iterations)
+        result.shellSecondsPerInstance = Clock.since(t) / Double(iterations)
         try workspace.driver.settle()
-        try workspace.driver.remove(image)
-        return result
     }
 
-    private static func rawLoop(_ mechanism: DriverMechanism, directory: String, iterations: Int) throws -> [cbr_sample] {
+    /// Removes the image and tears the workspace down; safe to call twice.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        do { try workspace.driver.remove(image) } catch { Diagnostics.warn("removing baseline image: \(error)") }
+        do { try workspace.close() } catch { Diagnostics.warn("teardown of baseline: \(error)") }
+    }
+
+    deinit { close() }
+}
+
+public enum Baseline {
+    /// Runs `iterations` raw C instances and then the same number in a shell
+    /// loop, on a workspace of its own that is torn down afterwards.
+    public static func run(driver: String, image: String, iterations: Int, warmup: Int,
+                           stateDirectory: String, runID: String, scratchSize: UInt64) throws -> BaselineRun {
+        let session = try RawLoopSession(driver: driver, image: image, warmup: warmup, stateDirectory: stateDirectory,
+                                         runID: runID, scratchSize: scratchSize)
+        defer { session.close() }
+        try session.runBlock(iterations)
+        try session.runShell(iterations)
+        return session.result
+    }
+
+    static func rawLoop(_ mechanism: DriverMechanism, directory: String, first: Int, iterations: Int) throws -> [cbr_sample] {
         guard iterations > 0 else { return [] }
         let (kind, source, extra): (Int32, String, String) = switch mechanism {
         case .overlay(let lowerdir, let options): (Int32(CBR_OVERLAY.rawValue), lowerdir, options.joined(separator: ","))
@@ -78,7 +125,7 @@ public enum Baseline {
                 directory.withCString { dir in
                     "/bin/true".withCString { program in
                         var config = cbr_config(kind: kind, source: src, extra_options: ext, directory: dir,
-                                                program: program, iterations: Int32(iterations))
+                                                program: program, first: Int32(first), iterations: Int32(iterations))
                         return cbr_run(&config, &samples, &message, message.count)
                     }
                 }
@@ -154,15 +201,24 @@ public struct BaselineComparison: Sendable {
         shellSecondsPerInstance = baseline.shellSecondsPerInstance
     }
 
+    /// Adds a timed cowbench instance; probes and failures are not timings.
     public mutating func add(_ r: InstanceResult) {
+        guard !r.probe, r.error == nil else { return }
         if let c = r.create { cowbench[.create]!.record(seconds: c) }
         if let s = r.start, let run = r.run { cowbench[.start]!.record(seconds: s + run) }
         if let d = r.destroy { cowbench[.destroy]!.record(seconds: d) }
     }
 
-    /// cowbench's median over the C loop's, for create, start and destroy.
-    public func ratio(_ phase: Phase) -> Double? {
+    /// cowbench's median over the C loop's, for create, start and destroy,
+    /// with a conservative 95% interval.
+    public func ratio(_ phase: Phase) -> Estimate? {
         guard let c = cowbench[phase], let r = raw[phase], c.count > 0, r.count > 0, r.median > 0 else { return nil }
-        return c.median / r.median
+        return c.medianEstimate.ratio(to: r.medianEstimate)
+    }
+
+    public mutating func update(_ baseline: BaselineRun) {
+        raw = baseline.raw
+        rawSecondsPerInstance = baseline.rawSecondsPerInstance
+        shellSecondsPerInstance = baseline.shellSecondsPerInstance
     }
 }

@@ -39,28 +39,47 @@ struct BaselineCommand: ParsableCommand {
         let size = ByteSize.parse(scratchSize)!
         let instancesCSV = try writer.stream("instances.csv", header: InstancesCSV.header())
         var rows: [BaselineComparison] = []
+        let block = 20
         for driver in driverList where !StopRequest.requested {
-            FileHandle.standardError.write(Data("\(driver): C loop and shell loop, \(instances) instances each\n".utf8))
-            let baseline = try Baseline.run(driver: driver, image: image, iterations: instances, warmup: warmup,
-                                            stateDirectory: global.stateDirectory, runID: runID, scratchSize: size)
-            var row = BaselineComparison(driver: driver, baseline: baseline)
+            Diagnostics.note("\(driver): C loop and cowbench in alternating blocks of \(block), then the shell loop; \(instances) instances each")
+            let raw = try RawLoopSession(driver: driver, image: image, warmup: warmup, stateDirectory: global.stateDirectory,
+                                         runID: runID, scratchSize: size)
+            defer { raw.close() }
+            var row = BaselineComparison(driver: driver, baseline: raw.result)
             var c = RunConfiguration(driver: driver)
             c.image = image
             c.instances = instances
             c.warmup = warmup
             c.scratchSize = size
-            let harness = Harness(configuration: c, stateDirectory: global.stateDirectory, runID: runID,
-                                  version: CowbenchVersion.string)
-            let bar = ProgressBar(label: "\(driver.padding(8)) cowbench")
-            let progress = Harness.Progress(status: { ProgressBar.status($0) }, instances: { bar.update($0, $1) })
-            guard let summary = try harness.run(progress: progress, onResult: { result, env in
-                row.add(result)
-                try instancesCSV.append(InstancesCSV.row(result, env))
-            }).first, summary.instances > 0 else { continue }
+            c.block = block
+            c.usageEvery = Int.max // one probe (instance 0), which add() leaves out: the C loop measures no space
+            let session = try DriverSession(configuration: c, stateDirectory: global.stateDirectory, runID: runID,
+                                            version: CowbenchVersion.string)
+            defer { session.close() }
+            let bar = ProgressBar(label: "\(driver.padding(8)) C + cowbench")
+            var round = 0
+            while session.remaining > 0 && !StopRequest.requested {
+                let n = min(block, session.remaining)
+                try raw.runBlock(n)
+                try session.runBlock(round: round, progress: { bar.update($0, instances) }) { result, env in
+                    row.add(result)
+                    try instancesCSV.append(InstancesCSV.row(result, env))
+                }
+                round += 1
+            }
+            guard !StopRequest.requested else { break }
+            try raw.runShell(instances)
+            row.update(raw.result)
+            let summary = try session.finish()
+            guard summary.instances > 0 else { continue }
             row.cowbenchSecondsPerInstance = summary.wallSeconds / Double(summary.instances)
             rows.append(row)
             try writer.write("baseline.csv", BaselineCSV.render(rows, host: HostInfo.hostname, kernel: HostInfo.kernelRelease,
                                                                 version: CowbenchVersion.string, image: image, instances: instances))
+        }
+        guard !rows.isEmpty else {
+            try exitIfInterrupted(results: writer.directory)
+            throw SetupError("no driver completed a baseline; nothing was written")
         }
         print(BaselineTable.render(rows), terminator: "")
         try ReportCommand.writeAlongside(writer.directory)

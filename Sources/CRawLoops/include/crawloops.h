@@ -25,6 +25,8 @@ struct cbr_config {
     const char *directory;
     /// The program to run in each instance's rootfs, e.g. "/bin/true".
     const char *program;
+    /// Index of the first instance (names raw<first>...), so blocks never reuse a name.
+    int first;
     int iterations;
 };
 
