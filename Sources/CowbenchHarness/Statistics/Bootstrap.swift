@@ -1,3 +1,5 @@
+import CowbenchCore
+
 /// A deterministic percentile bootstrap, for figures that are not medians
 /// (sustained cost is a ratio of sums over blocks). Seeded, so a report
 /// rendered twice from the same rows prints the same interval.
@@ -23,19 +25,5 @@ public enum Bootstrap {
         let lo = estimates[Int(Double(estimates.count - 1) * 0.025)]
         let hi = estimates[Int((Double(estimates.count - 1) * 0.975).rounded(.up))]
         return lo...hi
-    }
-}
-
-/// A small, fast, seedable generator (Steele, Lea and Flood's SplitMix64):
-/// the same seed gives the same shuffles and resamples on every host.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
