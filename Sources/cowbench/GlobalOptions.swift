@@ -6,11 +6,14 @@ import Foundation
 struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("state-dir"),
             help: "Where cowbench keeps images, scratch filesystems and journals (env COWBENCH_STATE_DIR).")
-    var stateDirectory: String = ProcessInfo.processInfo.environment["COWBENCH_STATE_DIR"] ?? "/var/lib/cowbench"
+    var stateDirectoryArgument: String = ProcessInfo.processInfo.environment["COWBENCH_STATE_DIR"] ?? "/var/lib/cowbench"
+
+    /// The state directory with symlinks resolved, the only spelling cowbench uses.
+    var stateDirectory: String { Path.resolved(stateDirectoryArgument) }
 
     func validate() throws {
-        guard stateDirectory.hasPrefix("/") else {
-            throw ValidationError("--state-dir must be an absolute path, not '\(stateDirectory)'")
+        guard stateDirectoryArgument.hasPrefix("/") else {
+            throw ValidationError("--state-dir must be an absolute path, not '\(stateDirectoryArgument)'")
         }
     }
 
@@ -52,8 +55,11 @@ func validateDriverName(_ name: String, flag: String) throws {
 
 /// Options for choosing where a driver runs.
 struct DriverRootOptions: ParsableArguments {
-    @Option(help: "Run on this existing directory instead of a scratch filesystem cowbench makes.")
-    var root: String?
+    @Option(name: .customLong("root"), help: "Run on this existing directory instead of a scratch filesystem cowbench makes.")
+    var rootArgument: String?
+
+    /// `--root` with symlinks resolved.
+    var root: String? { rootArgument.map(Path.resolved) }
 
     @Option(name: .customLong("scratch-size"), help: "Size of the sparse scratch filesystem image (e.g. 4G).")
     var scratchSize: String = "16G"
@@ -62,8 +68,8 @@ struct DriverRootOptions: ParsableArguments {
         guard ByteSize.parse(scratchSize) != nil else {
             throw ValidationError("--scratch-size '\(scratchSize)' is not a size; write e.g. 512M or 4G")
         }
-        if let root, !root.hasPrefix("/") {
-            throw ValidationError("--root must be an absolute path, not '\(root)'")
+        if let rootArgument, !rootArgument.hasPrefix("/") {
+            throw ValidationError("--root must be an absolute path, not '\(rootArgument)'")
         }
     }
 

@@ -189,6 +189,25 @@ private func callStatfs(_ path: String, _ buf: inout CShim.statfs) -> Int32 { st
 
 /// String path helpers; cowbench passes paths as Strings to the kernel as-is.
 public enum Path {
+    /// `path` with every symbolic link and `.`/`..` resolved: realpath(3)
+    /// of its deepest existing ancestor, then the components that do not
+    /// exist yet. cowbench records and compares only resolved paths, so a
+    /// `/var/lib` that is a symlink to another filesystem still matches the
+    /// mount table and the loop devices' backing files.
+    public static func resolved(_ path: String) -> String {
+        var head = path, tail: [String] = []
+        while true {
+            if let real = Glibc.realpath(head, nil) {
+                defer { free(real) }
+                return join([String(cString: real)] + tail.reversed())
+            }
+            let base = Path.base(head), parent = Path.parent(head)
+            if parent == head || base.isEmpty { return path }
+            if base != "." { tail.append(base) }
+            head = parent
+        }
+    }
+
     public static func join(_ parts: String...) -> String { join(parts) }
 
     public static func join(_ parts: [String]) -> String {
