@@ -35,3 +35,24 @@ struct HostLayoutTests {
         #expect(try FileSystem.list(base + "/real/root").isEmpty, "the root is left as it was found")
     }
 }
+
+/// A state directory on a filesystem of its own (a /var/lib partition, here
+/// a loop-mounted btrfs), where copy_file_range from the host's busybox
+/// fails with EXDEV: the built-in images must still build.
+@Suite(.serialized, .enabled(if: HostCheck.privilegeProblem() == nil, "needs root with CAP_SYS_ADMIN"))
+struct StateOnItsOwnFilesystemTests {
+    @Test func compareRunsWithTheStateDirOnAnotherFilesystem() throws {
+        let base = "/var/tmp/cowbench-ownfs-\(getpid())"
+        try FileSystem.createDirectories(base)
+        let journal = try ResourceJournal(path: base + "/test.journal")
+        defer { _ = try? journal.teardown(); try? TreeRemover.remove(base) }
+        let fs = try ScratchFilesystem(kind: .btrfs, size: 2 << 30, directory: base + "/part", journal: journal)
+        let state = fs.mountPoint + "/cowbench"
+        let r = try CLI.run(["compare", "--instances", "3", "--block", "3", "--warmup", "0", "--scratch-size", "512M",
+                             "--state-dir", state, "--out", base + "/out"])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(!r.all.contains("EXDEV"), "\(r.all)")
+        #expect(CLI.leftovers(under: state).isEmpty)
+        try fs.destroy()
+    }
+}

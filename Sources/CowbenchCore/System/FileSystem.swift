@@ -136,12 +136,46 @@ public enum FileSystem {
         return Array(buf[0..<n])
     }
 
-    /// Copies one regular file's data with copy_file_range(2).
+    /// Copies one regular file's data (see `copyData`).
     public static func copyFile(_ source: String, to destination: String, mode: mode_t) throws {
         let src = try FileDescriptor(source, flags: O_RDONLY)
         let dst = try FileDescriptor(destination, flags: O_WRONLY | O_CREAT | O_EXCL, mode: mode)
-        while try retrying("copy_file_range", path: destination, { cb_copy_file_range(src.raw, dst.raw, 1 << 30) }) > 0 {}
+        var buffer: [UInt8] = []
+        try copyData(from: src.raw, to: dst.raw, size: Int.max, path: destination, buffer: &buffer)
         try retrying("fchmod", path: destination) { fchmod(dst.raw, mode) }
+    }
+
+    /// Up to `size` bytes (to end of file) with copy_file_range(2), falling
+    /// back to read and write where the kernel refuses it: across
+    /// filesystems (EXDEV, as when the state dir is its own partition, a
+    /// tmpfs or a btrfs), or where the filesystem has no support for it.
+    /// `buffer` is kept by the caller so a tree copy allocates it once.
+    public static func copyData(from src: Int32, to dst: Int32, size: Int, path: String, buffer: inout [UInt8]) throws {
+        var remaining = size
+        while remaining > 0 {
+            let n = cb_copy_file_range(src, dst, min(remaining, 1 << 30))
+            if n > 0 { remaining -= n; continue }
+            if n == 0 { return }
+            switch Glibc.errno {
+            case EINTR: continue
+            case EXDEV, EINVAL, ENOSYS, EOPNOTSUPP: return try copyByReading(src, dst, path: path, buffer: &buffer)
+            default: throw SyscallError("copy_file_range", path: path)
+            }
+        }
+    }
+
+    private static func copyByReading(_ src: Int32, _ dst: Int32, path: String, buffer: inout [UInt8]) throws {
+        if buffer.isEmpty { buffer = [UInt8](repeating: 0, count: 1 << 20) }
+        while true {
+            let n = try retrying("read", path: path) { Glibc.read(src, &buffer, buffer.count) }
+            if n == 0 { return }
+            var off = 0
+            while off < n {
+                off += try buffer.withUnsafeBytes { b in
+                    try retrying("write", path: path) { Glibc.write(dst, b.baseAddress! + off, n - off) }
+                }
+            }
+        }
     }
 
     /// Entry names in a directory, without `.` and `..`, sorted.

@@ -109,31 +109,7 @@ public struct TreeCopier {
     }
 
     private mutating func copyData(_ src: Int32, _ dst: Int32, size: Int, path: String) throws {
-        var remaining = size
-        while remaining > 0 {
-            let n = cb_copy_file_range(src, dst, remaining)
-            if n > 0 { remaining -= n; continue }
-            if n == 0 { return }
-            switch Glibc.errno {
-            case EINTR: continue
-            case EXDEV, EINVAL, ENOSYS, EOPNOTSUPP: return try copyByReading(src, dst, path: path)
-            default: throw SyscallError("copy_file_range", path: path)
-            }
-        }
-    }
-
-    private mutating func copyByReading(_ src: Int32, _ dst: Int32, path: String) throws {
-        if buffer.isEmpty { buffer = [UInt8](repeating: 0, count: 1 << 20) }
-        while true {
-            let n = try retrying("read", path: path) { read(src, &buffer, buffer.count) }
-            if n == 0 { return }
-            var off = 0
-            while off < n {
-                off += try buffer.withUnsafeBytes { b in
-                    try retrying("write", path: path) { write(dst, b.baseAddress! + off, n - off) }
-                }
-            }
-        }
+        try FileSystem.copyData(from: src, to: dst, size: size, path: path, buffer: &buffer)
     }
 
     /// Owner first (chown clears set-id bits), then mode, xattrs, and times last.
