@@ -24,11 +24,13 @@ public final class DriverSession {
     public private(set) var measured = 0
     private let loadBefore = HostLoad.read()
     private var closed = false
+    private let stateDirectory: String
 
     /// Opens the driver; `warmupProgress` hears about warm-ups as they finish.
     public init(configuration c: RunConfiguration, stateDirectory: String, runID: String, version: String,
                 warmupProgress: ((Int, Int) -> Void)? = nil) throws {
         configuration = c
+        self.stateDirectory = stateDirectory
         let type = try DriverRegistry.driver(named: c.driver)
         journal = try ResourceJournal(path: "\(stateDirectory)/runs/\(runID)-\(c.driver).journal")
         do {
@@ -58,8 +60,9 @@ public final class DriverSession {
             }
             try driver.settle()
         } catch {
+            let explained = StateSpace.explain(error, stateDirectory: stateDirectory)
             try? workspace.close()
-            throw error
+            throw explained
         }
         summary = RunSummary(environment: environment)
     }
@@ -100,6 +103,10 @@ public final class DriverSession {
                 gate.leave(exclusive: probe)
                 lock.withLock {
                     var result = out.result
+                    if let e = result.error, StateSpace.looksLikeFullBacking(e.errno),
+                       let full = StateSpace.fullProblem(stateDirectory) {
+                        result.error = PhaseError(phase: e.phase, message: "\(full) (the failure: \(e.message))", errno: e.errno)
+                    }
                     // A probe ran settled and alone, unlike the instances around it:
                     // its space counts, its phase times stay out of the histograms.
                     summary.add(result, timings: !probe)
@@ -128,7 +135,7 @@ public final class DriverSession {
         }
         record.wallSeconds = max(0, Clock.since(began) - measuring)
         let t = Clock.now()
-        try driver.settle()
+        do { try driver.settle() } catch { throw StateSpace.explain(error, stateDirectory: stateDirectory) }
         record.settleSeconds = Clock.since(t)
         summary.blocks.append(record)
         if record.instances == size && size == c.block {

@@ -53,10 +53,10 @@ public struct PhaseError: Error, Sendable, CustomStringConvertible {
         errno = (error as? SyscallError)?.errnoName
     }
 
-    public init(phase: Phase, message: String) {
+    public init(phase: Phase, message: String, errno: String? = nil) {
         self.phase = phase
         self.message = message
-        errno = nil
+        self.errno = errno
     }
 
     public var description: String { "\(phase.rawValue): \(message)" }

@@ -15,6 +15,11 @@ enum BenchmarkSession {
         let configs = try drivers.map { try options.configuration(driver: $0, placement: placement, seed: seed) }
         let catalog = ImageCatalog(stateDirectory: global.stateDirectory)
         for c in configs { try Preflight.requireDriver(c.driver, root: c.root, layers: try catalog.layerCount(c.image)) }
+        if placement.root == nil {
+            try Preflight.requireSpace(global.stateDirectory, bytes: UInt64(configs.count) * StateSpace.perScratch,
+                                       for: "\(configs.count) scratch filesystem\(configs.count == 1 ? "" : "s") and the image",
+                                       flag: "--state-dir")
+        }
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let out = options.out ?? ResultWriter.defaultDirectory(runID: runID)
         try Preflight.requireWritable(out, flag: "--out")
@@ -41,3 +46,4 @@ enum BenchmarkSession {
         if failures > 0 { throw ExitCode(1) }
     }
 }
+

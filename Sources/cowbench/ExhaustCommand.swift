@@ -48,6 +48,8 @@ struct ExhaustCommand: ParsableCommand {
         c.newFileSize = Int(ByteSize.parse(newFileSize)!)
         c.fragmentData = fragmentData
         c.recover = recover
+        try Preflight.requireSpace(global.stateDirectory, bytes: c.size + StateSpace.perScratch,
+                                   for: "the \(size) scratch filesystem exhaust fills, and the image", flag: "--state-dir")
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let directory = out ?? ResultWriter.defaultDirectory(runID: runID)
         try Preflight.requireWritable(directory, flag: "--out")

@@ -56,3 +56,54 @@ struct StateOnItsOwnFilesystemTests {
         try fs.destroy()
     }
 }
+
+/// Read-only and full places: refused up front with what to do, or, when a
+/// run fills the state filesystem half-way, said plainly instead of EIO.
+@Suite(.serialized, .enabled(if: HostCheck.privilegeProblem() == nil, "needs root with CAP_SYS_ADMIN"))
+struct ReadOnlyAndFullTests {
+    @Test func doctorAndRunRefuseAReadOnlyRoot() throws {
+        let base = "/var/tmp/cowbench-ro-\(getpid())"
+        try FileSystem.createDirectories(base + "/src")
+        try FileSystem.createDirectories(base + "/ro")
+        defer { _ = umount2(base + "/ro", 0); try? TreeRemover.remove(base) }
+        #expect(mount(base + "/src", base + "/ro", nil, UInt(MS_BIND), nil) == 0)
+        #expect(mount(nil, base + "/ro", nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY), nil) == 0)
+        let doctor = try CLI.run(["doctor", "--root", base + "/ro", "--state-dir", base + "/state"])
+        let lines = doctor.stdout.split(separator: "\n").filter { $0.contains("root for") }
+        #expect(lines.count == 3 && lines.allSatisfy { $0.hasPrefix("FAIL") && $0.contains("read-only") }, "\(doctor.stdout)")
+        let run = try CLI.run(["run", "--driver", "overlay", "--root", base + "/ro", "--instances", "2", "--state-dir", base + "/state"])
+        #expect(run.status != 0 && run.stderr.contains("read-only mount"), "\(run.all)")
+        #expect(try FileSystem.list(base + "/src").isEmpty)
+    }
+
+    func withSmallStateFilesystem(_ size: UInt64, _ body: (String) throws -> Void) throws {
+        let base = "/var/tmp/cowbench-full-\(getpid())"
+        try FileSystem.createDirectories(base)
+        let journal = try ResourceJournal(path: base + "/test.journal")
+        defer { _ = try? journal.teardown(); try? TreeRemover.remove(base) }
+        let fs = try ScratchFilesystem(kind: .ext4, size: size, directory: base + "/part", journal: journal)
+        try body(fs.mountPoint + "/state")
+        #expect(CLI.leftovers(under: fs.mountPoint + "/state").isEmpty)
+        #expect(((try? FileSystem.list(fs.mountPoint + "/state/runs")) ?? []).isEmpty, "no journal left behind")
+        try fs.destroy()
+    }
+
+    @Test func tooLittleFreeSpaceIsRefusedUpFront() throws {
+        try withSmallStateFilesystem(80 << 20) { state in
+            let r = try CLI.run(["compare", "--instances", "3", "--state-dir", state, "--out", state + "/../out"])
+            #expect(r.status != 0)
+            #expect(r.stderr.contains("available, but 3 scratch filesystems and the image need at least"), "\(r.stderr)")
+            #expect(((try? FileSystem.list(state + "/scratch")) ?? []).isEmpty, "nothing made before the refusal")
+        }
+    }
+
+    @Test func fillingTheStateFilesystemMidRunIsSaidPlainly() throws {
+        try withSmallStateFilesystem(200 << 20) { state in
+            let r = try CLI.run(["run", "--driver", "copy", "--image", "synthetic:layers=2,files=40,sizes=1m:1", "--keep",
+                                 "--instances", "100", "--max-failures", "2", "--state-dir", state, "--out", state + "/../out"])
+            #expect(r.status != 0)
+            #expect(r.stderr.contains("the filesystem holding the state dir \(state) is full"), "\(r.stderr)")
+            #expect(!r.stderr.contains("Fatal error"))
+        }
+    }
+}

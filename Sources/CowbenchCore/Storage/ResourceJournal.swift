@@ -94,6 +94,17 @@ public final class ResourceJournal: @unchecked Sendable {
         }
     }
 
+    /// Marks `r` as gone even when the journal cannot be written (its
+    /// filesystem is full): the resource itself is gone, and a journal whose
+    /// every resource is gone is deleted at the end of teardown anyway.
+    private func forget(_ r: Resource) {
+        lock.withLock {
+            guard let i = live.lastIndex(of: r) else { return }
+            try? append("-", r)
+            live.remove(at: i)
+        }
+    }
+
     /// Removes every live resource, newest first. Keeps going past failures
     /// and throws the first one at the end, so one stuck mount does not leave
     /// the rest behind. Returns what it removed.
@@ -111,7 +122,7 @@ public final class ResourceJournal: @unchecked Sendable {
                 for m in Mounts.mounts(under: mountPoint) where m.mountPoint != mountPoint { try Mounts.unmount(m.mountPoint) }
                 let prefix = mountPoint + "/"
                 for r in resources.reversed() where r.path.hasPrefix(prefix) {
-                    try release(r)
+                    forget(r)
                     removed.append(r)
                 }
             } catch {
@@ -121,7 +132,7 @@ public final class ResourceJournal: @unchecked Sendable {
         for r in resources.reversed() {
             do {
                 try Self.remove(r)
-                try release(r)
+                forget(r)
                 removed.append(r)
             } catch {
                 firstError = firstError ?? error

@@ -45,6 +45,13 @@ public final class DriverWorkspace {
     /// Why `root` cannot hold `driverType`, or nil if it can. Creates nothing.
     public static func rootProblem(_ root: String, for driverType: any StorageDriver.Type) -> String? {
         guard FileSystem.isDirectory(root) else { return "--root \(root) does not exist or is not a directory" }
+        var vfs = statvfs()
+        if statvfs(root, &vfs) == 0, vfs.f_flag & UInt(ST_RDONLY) != 0 {
+            return "--root \(root) is on a read-only mount (statvfs ST_RDONLY); every driver writes there: pass a writable directory"
+        }
+        if access(root, W_OK) != 0 {
+            return "--root \(root) is not writable (access: \(Errno.name(errno))); pass a directory cowbench can write"
+        }
         if let kind = driverType.capabilities.requiredFilesystem, let fs = try? FileSystem.statfs(root), fs.typeName != kind.rawValue {
             return "--root \(root) is on \(fs.typeName), but the \(driverType.name) driver needs \(kind.rawValue); "
                 + "pass a directory on \(kind.rawValue), or leave --root out and cowbench makes a scratch \(kind.rawValue)"

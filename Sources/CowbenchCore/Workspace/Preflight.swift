@@ -20,6 +20,22 @@ public enum Preflight {
         }
     }
 
+    /// The filesystem holding `path` must have `bytes` available, or the
+    /// run would fail half-way with ENOSPC, or with EIO from a loop device
+    /// whose sparse backing file cannot grow.
+    public static func requireSpace(_ path: String, bytes: UInt64, for what: String, flag: String) throws {
+        var existing = path
+        while !FileSystem.exists(existing) && existing != "/" { existing = Path.parent(existing) }
+        guard let fs = try? FileSystem.statfs(existing), fs.availableBytes < bytes else { return }
+        throw SetupError(fullMessage(path, fs: fs, needed: bytes, what: what, flag: flag))
+    }
+
+    /// "the filesystem holding the state dir is full: X free, Y needed", with what to do.
+    public static func fullMessage(_ path: String, fs: FilesystemStats, needed: UInt64, what: String, flag: String) -> String {
+        "the filesystem holding \(flag) \(path) has \(ByteSize.format(Double(fs.availableBytes))) available, "
+            + "but \(what) need at least \(ByteSize.format(Double(needed))); free space there, or pass \(flag) on a larger filesystem"
+    }
+
     /// The driver must work on this host, on `root` if one is given, with an
     /// image of `layers` layers.
     public static func requireDriver(_ name: String, root: String?, layers: Int) throws {
