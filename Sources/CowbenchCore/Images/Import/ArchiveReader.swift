@@ -39,10 +39,12 @@ final class ArchiveReader {
             archive_read_support_format_gnutar(a)
             archive_read_support_format_empty(a)
         }
+        // The handle is freed once, by deinit, which runs for a throwing
+        // init once every property is set: freeing it here as well made
+        // libarchive abort ("archive_read_free invoked with invalid archive handle").
         if archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK {
-            let message = lastError
-            archive_read_free(a)
-            throw ImportError("cannot read \(path) as a tar archive: \(message)")
+            throw ImportError("\(path) is not an image cowbench can import: \(lastError); give an OCI layout (directory or tar), "
+                + "a docker-save archive, or a rootfs as a tar (plain, gzip or zstd) or a directory")
         }
     }
 
@@ -58,7 +60,8 @@ final class ArchiveReader {
         let rc = archive_read_next_header(archive, &entry)
         if rc == ARCHIVE_EOF { return nil }
         guard rc == ARCHIVE_OK || rc == ARCHIVE_WARN, let e = entry else {
-            throw ImportError("\(path) is not a readable tar archive: \(lastError)")
+            throw ImportError("\(path) is not a tar archive, or is cut short: \(lastError); give an OCI layout (directory or tar), "
+                + "a docker-save archive, or a rootfs as a tar (plain, gzip or zstd) or a directory")
         }
         var xattrs: [(String, [UInt8])] = []
         archive_entry_xattr_reset(e)
