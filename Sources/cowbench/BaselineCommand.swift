@@ -32,6 +32,9 @@ struct BaselineCommand: ParsableCommand {
         try global.beginRun()
         let catalog = ImageCatalog(stateDirectory: global.stateDirectory)
         for d in driverList { try Preflight.requireDriver(d, root: nil, layers: try catalog.layerCount(image)) }
+        if let bytes = try catalog.estimatedBytes(image) {
+            try Preflight.requireImageFits(image, bytes: bytes, scratchBytes: ByteSize.parse(scratchSize), stateDirectory: global.stateDirectory)
+        }
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let directory = out ?? ResultWriter.defaultDirectory(runID: runID)
         try Preflight.requireWritable(directory, flag: "--out")

@@ -15,6 +15,10 @@ enum BenchmarkSession {
         let configs = try drivers.map { try options.configuration(driver: $0, placement: placement, seed: seed) }
         let catalog = ImageCatalog(stateDirectory: global.stateDirectory)
         for c in configs { try Preflight.requireDriver(c.driver, root: c.root, layers: try catalog.layerCount(c.image)) }
+        if let bytes = try catalog.estimatedBytes(options.image) {
+            try Preflight.requireImageFits(options.image, bytes: bytes, scratchBytes: placement.root == nil ? placement.scratchBytes : nil,
+                                           stateDirectory: global.stateDirectory)
+        }
         if placement.root == nil {
             try Preflight.requireSpace(global.stateDirectory, bytes: UInt64(configs.count) * StateSpace.perScratch,
                                        for: "\(configs.count) scratch filesystem\(configs.count == 1 ? "" : "s") and the image",

@@ -43,6 +43,16 @@ final class BadInputTests {
                           "the image has 600 layers, but the overlay driver takes at most 500")
     }
 
+    /// Synthetic images that cannot fit, or whose parameters contradict
+    /// themselves, are refused with the numbers before anything is built.
+    @Test func syntheticImagesThatCannotBeAreRefused() throws {
+        let run = ["run", "--driver", "copy", "--out", out]
+        try expectRefused(run + ["--image", "synthetic:files=10,sizes=100G"], "holds about 4.1 TiB, more than the 16.0 GiB scratch filesystem")
+        try expectRefused(run + ["--image", "synthetic:files=10,sizes=1k:60/1m:30"], "add up to 90, not 100")
+        try expectRefused(run + ["--image", "synthetic:delete=200"], "delete=200 is a percent, at most 100")
+        try expectRefused(run + ["--image", "synthetic:files=10,files=20"], "files is given twice")
+    }
+
     @Test func rootsThatCannotHoldTheDriver() throws {
         let ext = base + "/ext4-dir"
         try FileSystem.createDirectories(ext)

@@ -99,7 +99,7 @@ struct ReadOnlyAndFullTests {
 
     @Test func fillingTheStateFilesystemMidRunIsSaidPlainly() throws {
         try withSmallStateFilesystem(200 << 20) { state in
-            let r = try CLI.run(["run", "--driver", "copy", "--image", "synthetic:layers=2,files=40,sizes=1m:1", "--keep",
+            let r = try CLI.run(["run", "--driver", "copy", "--image", "synthetic:layers=2,files=40,sizes=1m", "--keep",
                                  "--instances", "100", "--max-failures", "2", "--state-dir", state, "--out", state + "/../out"])
             #expect(r.status != 0)
             #expect(r.stderr.contains("the filesystem holding the state dir \(state) is full"), "\(r.stderr)")

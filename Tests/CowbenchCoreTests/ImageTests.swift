@@ -8,7 +8,7 @@ extension KernelTests {
             let base = "/var/tmp/cowbench-synth-\(getpid())"
             defer { try? TreeRemover.remove(base) }
             let spec = try SyntheticImage(parameters: ["layers": "4", "files": "30", "delete": "20", "base": "none",
-                                                       "sizes": "1k:1/8k:1", "seed": "7"])
+                                                       "sizes": "1k:50/8k:50", "seed": "7"])
             var prints: [[[String]]] = []
             for run in 0..<2 {
                 let dir = base + "/\(run)"
@@ -23,10 +23,13 @@ extension KernelTests {
             #expect(other.name != spec.name)
         }
 
-        @Test func syntheticImageRejectsBadParameters() {
+        @Test func syntheticImageRejectsBadParameters() throws {
             #expect(throws: SetupError.self) { try SyntheticImage(parameters: ["layers": "x"]) }
             #expect(throws: SetupError.self) { try SyntheticImage(parameters: ["colour": "red"]) }
-            #expect(throws: SetupError.self) { try SyntheticImage(parameters: ["sizes": "1k"]) }
+            #expect(throws: SetupError.self) { try SyntheticImage(parameters: ["sizes": "1k:5:5"]) }
+            #expect(throws: SetupError.self) { try SyntheticImage(parameters: ["sizes": "1k:50/2k:20"]) }
+            #expect(throws: SetupError.self) { try SyntheticImage(parameters: ["overwrite": "101"]) }
+            #expect(try SyntheticImage(parameters: ["sizes": "1k"]).sizes.map(\.bytes) == [1024], "one size is every file")
         }
 
         @Test func busyboxImageHasAStaticShell() throws {

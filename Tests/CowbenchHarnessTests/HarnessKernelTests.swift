@@ -6,7 +6,7 @@ import Testing
 /// Real runs of the harness on every driver; serialized like all mount tests.
 @Suite(.serialized, .enabled(if: HostCheck.privilegeProblem() == nil, "needs root with CAP_SYS_ADMIN"))
 struct HarnessKernelTests {
-    static let image = "synthetic:layers=3,files=12,sizes=128k:1,delete=0,overwrite=0,seed=3"
+    static let image = "synthetic:layers=3,files=12,sizes=128k,delete=0,overwrite=0,seed=3"
 
     func run(_ driver: String, _ workload: Workload, instances: Int = 4, keep: Bool = false, usageEvery: Int = 1000,
              image: String = Self.image,
@@ -88,7 +88,7 @@ struct HarnessKernelTests {
         let state = "/var/tmp/cowbench-htest-full-\(getpid())"
         defer { try? TreeRemover.remove(state) }
         var c = RunConfiguration(driver: "copy")
-        c.image = "synthetic:layers=2,files=20,sizes=512k:1,delete=0,overwrite=0,seed=5"
+        c.image = "synthetic:layers=2,files=20,sizes=512k,delete=0,overwrite=0,seed=5"
         c.keep = true
         c.instances = 40
         c.warmup = 0

@@ -10,7 +10,7 @@ import Testing
 struct SpaceGroundTruthTests {
     /// 12 files of 2 MiB on busybox, no deletes or rewrites, so the
     /// flattened image is the sum of its layers.
-    static let image = "synthetic:layers=2,files=12,sizes=2m:1,delete=0,overwrite=0,seed=3"
+    static let image = "synthetic:layers=2,files=12,sizes=2m,delete=0,overwrite=0,seed=3"
     static let fileSize = 2 << 20
 
     struct Run {

@@ -25,7 +25,7 @@ public struct ImageCatalog {
         if spec.hasPrefix("dir:") {
             return ImageLayers(name: "dir-" + String(Hash.fnv1a(spec), radix: 16), layers: try Self.layerDirectories(spec))
         }
-        let (kind, params) = Self.split(spec)
+        let (kind, params) = try Self.split(spec)
         let builder: (String) throws -> Int
         let name: String
         switch kind {
@@ -90,7 +90,7 @@ public struct ImageCatalog {
     /// the check a command makes before it creates its first resource.
     public func layerCount(_ spec: String) throws -> Int {
         if spec.hasPrefix("dir:") { return try Self.layerDirectories(spec).count }
-        let (kind, params) = Self.split(spec)
+        let (kind, params) = try Self.split(spec)
         switch kind {
         case "busybox": return 1
         case "seed-demo": return 2
@@ -166,14 +166,23 @@ public struct ImageCatalog {
         return name.allSatisfy { allowed.contains($0) } && !builtins.contains(name)
     }
 
-    static func split(_ spec: String) -> (String, [String: String]) {
+    static func split(_ spec: String) throws -> (String, [String: String]) {
         guard let colon = spec.firstIndex(of: ":") else { return (spec, [:]) }
         var params: [String: String] = [:]
         for pair in spec[spec.index(after: colon)...].split(separator: ",") {
             let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard params[kv[0]] == nil else { throw SetupError("image \(spec): \(kv[0]) is given twice; give each parameter once") }
             params[kv[0]] = kv.count > 1 ? kv[1] : ""
         }
         return (String(spec[..<colon]), params)
+    }
+
+    /// About how many bytes the image holds, where that is known before
+    /// building it (synthetic images); nil otherwise.
+    public func estimatedBytes(_ spec: String) throws -> Double? {
+        let (kind, params) = try Self.split(spec)
+        guard kind == "synthetic" else { return nil }
+        return try SyntheticImage(parameters: params).estimatedBytes
     }
 }
 

@@ -7,7 +7,7 @@ import Glibc
 /// `synthetic:layers=25,files=200,sizes=1k:60/16k:30/1m:10,depth=3,seed=1`
 /// - `layers`: total layers, including the busybox base unless `base=none`;
 /// - `files`: new files per generated layer;
-/// - `sizes`: size:weight pairs separated by `/`;
+/// - `sizes`: size:percent pairs separated by `/`, adding up to 100, or one size;
 /// - `depth`: maximum directory depth under `/data`;
 /// - `delete`, `overwrite`: percent of existing generated files each layer
 ///   deletes (whiteouts) or rewrites;
@@ -32,19 +32,26 @@ public struct SyntheticImage: Sendable {
             case "layers": layers = try int()
             case "files": files = try int()
             case "depth": depth = max(1, try int())
-            case "delete": deletePercent = min(100, try int())
-            case "overwrite": overwritePercent = min(100, try int())
+            case "delete", "overwrite":
+                let v = try int()
+                guard v <= 100 else { throw SetupError("synthetic image: \(key)=\(v) is a percent, at most 100") }
+                if key == "delete" { deletePercent = v } else { overwritePercent = v }
             case "seed": seed = UInt64(try int())
             case "base":
                 guard value == "busybox" || value == "none" else { throw SetupError("synthetic image: base must be busybox or none") }
                 busyboxBase = value == "busybox"
             case "sizes":
+                // A lone size ("sizes=1m") is every file at that size.
                 sizes = try value.split(separator: "/").map { pair in
                     let p = pair.split(separator: ":")
-                    guard p.count == 2, let b = ByteSize.parse(String(p[0])), let w = Int(p[1]), w > 0 else {
-                        throw SetupError("synthetic image: sizes wants size:weight pairs like 1k:60/1m:10, not \(value)")
+                    guard p.count <= 2, let b = ByteSize.parse(String(p[0])), let w = p.count == 2 ? Int(p[1]) : 100, w > 0 else {
+                        throw SetupError("synthetic image: sizes wants size:percent pairs like 1k:60/16k:30/1m:10, or one size, not \(value)")
                     }
                     return (Int(b), w)
+                }
+                let sum = sizes.reduce(0) { $0 + $1.weight }
+                guard sum == 100 else {
+                    throw SetupError("synthetic image: the weights in sizes=\(value) are percents and add up to \(sum), not 100")
                 }
             default:
                 throw SetupError("synthetic image: unknown parameter '\(key)' (layers, files, sizes, depth, delete, overwrite, seed, base)")
@@ -105,11 +112,30 @@ public struct SyntheticImage: Sendable {
         return sizes.last!.bytes
     }
 
+    /// Streams the file a MiB at a time, so a huge size costs disk, not
+    /// memory; the generator's words come out in the same order as ever,
+    /// so images stay byte-identical for the same parameters.
     private func write(_ path: String, size: Int, rng: inout SplitMix64) throws {
-        var words = [UInt64](repeating: 0, count: (size + 7) / 8)
-        for i in words.indices { words[i] = rng.next() }
-        let bytes = words.withUnsafeBytes { Array($0.prefix(size)) }
-        try FileSystem.write(bytes, to: path)
+        let fd = try FileDescriptor(path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
+        var words = [UInt64](repeating: 0, count: 1 << 17)
+        var left = size
+        while left > 0 {
+            if StopRequest.requested { throw SetupError("stopped by \(StopRequest.signalName) while generating \(path)") }
+            let chunk = min(left, words.count * 8)
+            for i in 0..<((chunk + 7) / 8) { words[i] = rng.next() }
+            try FileSystem.writeAll(words.withUnsafeBytes { Array($0.prefix(chunk)) }, to: fd)
+            left -= chunk
+        }
+    }
+
+    /// About how many bytes the generated layers hold: every layer's new
+    /// files at the mean size, plus its rewrites. A refusal up front uses
+    /// it, so an image that cannot fit fails with numbers, not half-way.
+    public var estimatedBytes: Double {
+        let total = Double(sizes.reduce(0) { $0 + $1.weight })
+        let mean = sizes.reduce(0.0) { $0 + Double($1.bytes) * Double($1.weight) } / total
+        let generated = Double(max(0, layers - (busyboxBase ? 1 : 0)))
+        return generated * Double(files) * mean * (1 + Double(overwritePercent) / 100)
     }
 }
 

@@ -36,6 +36,22 @@ public enum Preflight {
             + "but \(what) need at least \(ByteSize.format(Double(needed))); free space there, or pass \(flag) on a larger filesystem"
     }
 
+    /// An image of about `bytes` must fit where it is built (the state
+    /// directory) and where each driver holds it (the scratch filesystem).
+    public static func requireImageFits(_ spec: String, bytes: Double, scratchBytes: UInt64?, stateDirectory: String) throws {
+        let size = ByteSize.format(bytes)
+        if let scratchBytes, bytes >= Double(scratchBytes) {
+            throw SetupError("image \(spec) holds about \(size), more than the \(ByteSize.format(Double(scratchBytes))) "
+                + "scratch filesystem (--scratch-size); pass a larger --scratch-size, or fewer or smaller files")
+        }
+        var existing = stateDirectory
+        while !FileSystem.exists(existing) && existing != "/" { existing = Path.parent(existing) }
+        if let fs = try? FileSystem.statfs(existing), bytes >= Double(fs.availableBytes) {
+            throw SetupError("image \(spec) holds about \(size), but the filesystem holding --state-dir \(stateDirectory) "
+                + "has \(ByteSize.format(Double(fs.availableBytes))) available; free space, or choose fewer or smaller files")
+        }
+    }
+
     /// The driver must work on this host, on `root` if one is given, with an
     /// image of `layers` layers.
     public static func requireDriver(_ name: String, root: String?, layers: Int) throws {
