@@ -29,64 +29,66 @@ struct BaselineCommand: ParsableCommand {
     }
 
     func run() throws {
-        try global.beginRun()
-        let catalog = ImageCatalog(stateDirectory: global.stateDirectory)
-        for d in driverList { try Preflight.requireDriver(d, root: nil, layers: try catalog.layerCount(image)) }
-        if let bytes = try catalog.estimatedBytes(image) {
-            try Preflight.requireImageFits(image, bytes: bytes, scratchBytes: ByteSize.parse(scratchSize), stateDirectory: global.stateDirectory)
-        }
-        let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        let directory = out ?? ResultWriter.defaultDirectory(runID: runID)
-        try Preflight.requireWritable(directory, flag: "--out")
-        let writer = try ResultWriter(directory: directory)
-        let size = ByteSize.parse(scratchSize)!
-        let instancesCSV = try writer.stream("instances.csv", header: InstancesCSV.header())
-        var rows: [BaselineComparison] = []
-        let block = 20
-        for driver in driverList where !StopRequest.requested {
-            Diagnostics.note("\(driver): C loop and cowbench in alternating blocks of \(block), then the shell loop; \(instances) instances each")
-            let raw = try RawLoopSession(driver: driver, image: image, warmup: warmup, stateDirectory: global.stateDirectory,
-                                         runID: runID, scratchSize: size)
-            defer { raw.close() }
-            var row = BaselineComparison(driver: driver, baseline: raw.result)
-            var c = RunConfiguration(driver: driver)
-            c.image = image
-            c.instances = instances
-            c.warmup = warmup
-            c.scratchSize = size
-            c.block = block
-            c.usageEvery = Int.max // one probe (instance 0), which add() leaves out: the C loop measures no space
-            let session = try DriverSession(configuration: c, stateDirectory: global.stateDirectory, runID: runID,
-                                            version: CowbenchVersion.string)
-            defer { session.close() }
-            let bar = ProgressBar(label: "\(driver.padding(8)) C + cowbench")
-            var round = 0
-            while session.remaining > 0 && !StopRequest.requested {
-                let n = min(block, session.remaining)
-                try raw.runBlock(n)
-                try session.runBlock(round: round, progress: { bar.update($0, instances) }) { result, env in
-                    row.add(result)
-                    try instancesCSV.append(InstancesCSV.row(result, env))
-                }
-                round += 1
+        try stoppable(results: nil) {
+            try global.beginRun()
+            let catalog = ImageCatalog(stateDirectory: global.stateDirectory)
+            for d in driverList { try Preflight.requireDriver(d, root: nil, layers: try catalog.layerCount(image)) }
+            if let bytes = try catalog.estimatedBytes(image) {
+                try Preflight.requireImageFits(image, bytes: bytes, scratchBytes: ByteSize.parse(scratchSize), stateDirectory: global.stateDirectory)
             }
-            guard !StopRequest.requested else { break }
-            try raw.runShell(instances)
-            row.update(raw.result)
-            let summary = try session.finish()
-            guard summary.instances > 0 else { continue }
-            row.cowbenchSecondsPerInstance = summary.wallSeconds / Double(summary.instances)
-            rows.append(row)
-            try writer.write("baseline.csv", BaselineCSV.render(rows, host: HostInfo.hostname, kernel: HostInfo.kernelRelease,
-                                                                version: CowbenchVersion.string, image: image, instances: instances))
-        }
-        guard !rows.isEmpty else {
+            let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+            let directory = out ?? ResultWriter.defaultDirectory(runID: runID)
+            try Preflight.requireWritable(directory, flag: "--out")
+            let writer = try ResultWriter(directory: directory)
+            let size = ByteSize.parse(scratchSize)!
+            let instancesCSV = try writer.stream("instances.csv", header: InstancesCSV.header())
+            var rows: [BaselineComparison] = []
+            let block = 20
+            for driver in driverList where !StopRequest.requested {
+                Diagnostics.note("\(driver): C loop and cowbench in alternating blocks of \(block), then the shell loop; \(instances) instances each")
+                let raw = try RawLoopSession(driver: driver, image: image, warmup: warmup, stateDirectory: global.stateDirectory,
+                                             runID: runID, scratchSize: size)
+                defer { raw.close() }
+                var row = BaselineComparison(driver: driver, baseline: raw.result)
+                var c = RunConfiguration(driver: driver)
+                c.image = image
+                c.instances = instances
+                c.warmup = warmup
+                c.scratchSize = size
+                c.block = block
+                c.usageEvery = Int.max // one probe (instance 0), which add() leaves out: the C loop measures no space
+                let session = try DriverSession(configuration: c, stateDirectory: global.stateDirectory, runID: runID,
+                                                version: CowbenchVersion.string)
+                defer { session.close() }
+                let bar = ProgressBar(label: "\(driver.padding(8)) C + cowbench")
+                var round = 0
+                while session.remaining > 0 && !StopRequest.requested {
+                    let n = min(block, session.remaining)
+                    try raw.runBlock(n)
+                    try session.runBlock(round: round, progress: { bar.update($0, instances) }) { result, env in
+                        row.add(result)
+                        try instancesCSV.append(InstancesCSV.row(result, env))
+                    }
+                    round += 1
+                }
+                guard !StopRequest.requested else { break }
+                try raw.runShell(instances)
+                row.update(raw.result)
+                let summary = try session.finish()
+                guard summary.instances > 0 else { continue }
+                row.cowbenchSecondsPerInstance = summary.wallSeconds / Double(summary.instances)
+                rows.append(row)
+                try writer.write("baseline.csv", BaselineCSV.render(rows, host: HostInfo.hostname, kernel: HostInfo.kernelRelease,
+                                                                    version: CowbenchVersion.string, image: image, instances: instances))
+            }
+            guard !rows.isEmpty else {
+                try exitIfInterrupted(results: writer.directory)
+                throw SetupError("no driver completed a baseline; nothing was written")
+            }
+            print(BaselineTable.render(rows), terminator: "")
+            try ReportCommand.writeAlongside(writer.directory)
+            print("results: \(writer.directory)/baseline.csv, instances.csv, report.md, report.html")
             try exitIfInterrupted(results: writer.directory)
-            throw SetupError("no driver completed a baseline; nothing was written")
         }
-        print(BaselineTable.render(rows), terminator: "")
-        try ReportCommand.writeAlongside(writer.directory)
-        print("results: \(writer.directory)/baseline.csv, instances.csv, report.md, report.html")
-        try exitIfInterrupted(results: writer.directory)
     }
 }

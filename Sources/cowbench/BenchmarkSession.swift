@@ -10,44 +10,46 @@ import Foundation
 enum BenchmarkSession {
     static func execute(drivers: [String], options: BenchmarkOptions, placement: DriverRootOptions,
                         global: GlobalOptions) throws {
-        try global.beginRun()
-        let seed = options.seed ?? UInt64.random(in: 1...999_999)
-        let configs = try drivers.map { try options.configuration(driver: $0, placement: placement, seed: seed) }
-        let catalog = ImageCatalog(stateDirectory: global.stateDirectory)
-        for c in configs { try Preflight.requireDriver(c.driver, root: c.root, layers: try catalog.layerCount(c.image)) }
-        if let bytes = try catalog.estimatedBytes(options.image) {
-            try Preflight.requireImageFits(options.image, bytes: bytes, scratchBytes: placement.root == nil ? placement.scratchBytes : nil,
-                                           stateDirectory: global.stateDirectory)
+        try stoppable(results: nil) {
+            try global.beginRun()
+            let seed = options.seed ?? UInt64.random(in: 1...999_999)
+            let configs = try drivers.map { try options.configuration(driver: $0, placement: placement, seed: seed) }
+            let catalog = ImageCatalog(stateDirectory: global.stateDirectory)
+            for c in configs { try Preflight.requireDriver(c.driver, root: c.root, layers: try catalog.layerCount(c.image)) }
+            if let bytes = try catalog.estimatedBytes(options.image) {
+                try Preflight.requireImageFits(options.image, bytes: bytes, scratchBytes: placement.root == nil ? placement.scratchBytes : nil,
+                                               stateDirectory: global.stateDirectory)
+            }
+            if placement.root == nil {
+                try Preflight.requireSpace(global.stateDirectory, bytes: UInt64(configs.count) * StateSpace.perScratch,
+                                           for: "\(configs.count) scratch filesystem\(configs.count == 1 ? "" : "s") and the image",
+                                           flag: "--state-dir")
+            }
+            let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+            let out = options.out ?? ResultWriter.defaultDirectory(runID: runID)
+            try Preflight.requireWritable(out, flag: "--out")
+            let writer = try ResultWriter(directory: out)
+            let instances = try writer.stream("instances.csv", header: InstancesCSV.header())
+            let rounds = configs.first?.rounds ?? 0
+            Diagnostics.note("\(drivers.joined(separator: ", ")): \(options.instances) instances each, in \(rounds) round"
+                + "\(rounds == 1 ? "" : "s") of \(options.block), order shuffled with --seed \(seed)")
+            let bar = ProgressBar(label: "measuring")
+            let progress = Harness.Progress(status: { ProgressBar.status($0) }, instances: { bar.update($0, $1) })
+            let harness = Harness(configurations: configs, stateDirectory: global.stateDirectory, runID: runID,
+                                  version: CowbenchVersion.string)
+            let summaries = try harness.run(progress: progress, afterRound: { sofar in
+                try writer.write("summary.csv", SummaryCSV.render(sofar))
+                try writer.write("rounds.csv", RoundsCSV.render(sofar))
+            }) { result, env in
+                try instances.append(InstancesCSV.row(result, env))
+            }
+            print(TerminalTable.render(summaries), terminator: "")
+            try ReportCommand.writeAlongside(writer.directory)
+            print("results: \(writer.directory)/instances.csv, summary.csv, rounds.csv, report.md, report.html")
+            try exitIfInterrupted(results: writer.directory)
+            let failures = summaries.reduce(0) { $0 + $1.failures }
+            if failures > 0 { throw ExitCode(1) }
         }
-        if placement.root == nil {
-            try Preflight.requireSpace(global.stateDirectory, bytes: UInt64(configs.count) * StateSpace.perScratch,
-                                       for: "\(configs.count) scratch filesystem\(configs.count == 1 ? "" : "s") and the image",
-                                       flag: "--state-dir")
-        }
-        let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        let out = options.out ?? ResultWriter.defaultDirectory(runID: runID)
-        try Preflight.requireWritable(out, flag: "--out")
-        let writer = try ResultWriter(directory: out)
-        let instances = try writer.stream("instances.csv", header: InstancesCSV.header())
-        let rounds = configs.first?.rounds ?? 0
-        Diagnostics.note("\(drivers.joined(separator: ", ")): \(options.instances) instances each, in \(rounds) round"
-            + "\(rounds == 1 ? "" : "s") of \(options.block), order shuffled with --seed \(seed)")
-        let bar = ProgressBar(label: "measuring")
-        let progress = Harness.Progress(status: { ProgressBar.status($0) }, instances: { bar.update($0, $1) })
-        let harness = Harness(configurations: configs, stateDirectory: global.stateDirectory, runID: runID,
-                              version: CowbenchVersion.string)
-        let summaries = try harness.run(progress: progress, afterRound: { sofar in
-            try writer.write("summary.csv", SummaryCSV.render(sofar))
-            try writer.write("rounds.csv", RoundsCSV.render(sofar))
-        }) { result, env in
-            try instances.append(InstancesCSV.row(result, env))
-        }
-        print(TerminalTable.render(summaries), terminator: "")
-        try ReportCommand.writeAlongside(writer.directory)
-        print("results: \(writer.directory)/instances.csv, summary.csv, rounds.csv, report.md, report.html")
-        try exitIfInterrupted(results: writer.directory)
-        let failures = summaries.reduce(0) { $0 + $1.failures }
-        if failures > 0 { throw ExitCode(1) }
     }
 }
 

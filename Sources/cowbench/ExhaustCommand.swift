@@ -36,35 +36,37 @@ struct ExhaustCommand: ParsableCommand {
     }
 
     func run() throws {
-        try global.beginRun()
-        try Preflight.requireDriver(driver, root: nil, layers: try ImageCatalog(stateDirectory: global.stateDirectory).layerCount(image))
-        var c = ExhaustConfiguration()
-        c.driver = driver
-        c.size = ByteSize.parse(size)!
-        c.image = image
-        c.maxInstances = maxInstances
-        c.modifyFiles = modifyFiles
-        c.newFiles = newFiles
-        c.newFileSize = Int(ByteSize.parse(newFileSize)!)
-        c.fragmentData = fragmentData
-        c.recover = recover
-        try Preflight.requireSpace(global.stateDirectory, bytes: c.size + StateSpace.perScratch,
-                                   for: "the \(size) scratch filesystem exhaust fills, and the image", flag: "--state-dir")
-        let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        let directory = out ?? ResultWriter.defaultDirectory(runID: runID)
-        try Preflight.requireWritable(directory, flag: "--out")
-        let writer = try ResultWriter(directory: directory)
-        let samples = try writer.stream("exhaust.csv", header: ExhaustCSV.header())
-        let tty = isatty(2) == 1
-        let outcome = try Exhaustion(configuration: c, stateDirectory: global.stateDirectory, runID: runID,
-                                     version: CowbenchVersion.string).run(
-            onSample: { s, env in try samples.append(ExhaustCSV.sample(s, env)) },
-            onOutcome: { try writer.write("exhaust-summary.csv", ExhaustCSV.summary($0)) },
-            progress: { line in if tty { FileHandle.standardError.write(Data((line + "\n").utf8)) } })
-        try exitIfInterrupted(results: writer.directory) // before the report, which would call an interrupted run a survivor
-        print(ExhaustReport.render(outcome), terminator: "")
-        try ReportCommand.writeAlongside(writer.directory)
-        print("results: \(writer.directory)/exhaust.csv, exhaust-summary.csv, report.md, report.html")
-        if outcome.failure == nil { throw ExitCode(3) }
+        try stoppable(results: nil) {
+            try global.beginRun()
+            try Preflight.requireDriver(driver, root: nil, layers: try ImageCatalog(stateDirectory: global.stateDirectory).layerCount(image))
+            var c = ExhaustConfiguration()
+            c.driver = driver
+            c.size = ByteSize.parse(size)!
+            c.image = image
+            c.maxInstances = maxInstances
+            c.modifyFiles = modifyFiles
+            c.newFiles = newFiles
+            c.newFileSize = Int(ByteSize.parse(newFileSize)!)
+            c.fragmentData = fragmentData
+            c.recover = recover
+            try Preflight.requireSpace(global.stateDirectory, bytes: c.size + StateSpace.perScratch,
+                                       for: "the \(size) scratch filesystem exhaust fills, and the image", flag: "--state-dir")
+            let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+            let directory = out ?? ResultWriter.defaultDirectory(runID: runID)
+            try Preflight.requireWritable(directory, flag: "--out")
+            let writer = try ResultWriter(directory: directory)
+            let samples = try writer.stream("exhaust.csv", header: ExhaustCSV.header())
+            let tty = isatty(2) == 1
+            let outcome = try Exhaustion(configuration: c, stateDirectory: global.stateDirectory, runID: runID,
+                                         version: CowbenchVersion.string).run(
+                onSample: { s, env in try samples.append(ExhaustCSV.sample(s, env)) },
+                onOutcome: { try writer.write("exhaust-summary.csv", ExhaustCSV.summary($0)) },
+                progress: { line in if tty { FileHandle.standardError.write(Data((line + "\n").utf8)) } })
+            try exitIfInterrupted(results: writer.directory) // before the report, which would call an interrupted run a survivor
+            print(ExhaustReport.render(outcome), terminator: "")
+            try ReportCommand.writeAlongside(writer.directory)
+            print("results: \(writer.directory)/exhaust.csv, exhaust-summary.csv, report.md, report.html")
+            if outcome.failure == nil { throw ExitCode(3) }
+        }
     }
 }

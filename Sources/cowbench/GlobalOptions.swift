@@ -38,6 +38,18 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
+/// Runs a command's body; if a signal stopped it part-way (a long step threw
+/// `Stopped`, or anything failed after the request), ends the command as an
+/// interrupted one, exit 128 + signal, instead of reporting an error.
+func stoppable(results: String?, _ body: () throws -> Void) throws {
+    do { try body() } catch let e as ExitCode { throw e } catch {
+        guard StopRequest.requested else { throw error }
+        Diagnostics.warn("stopped by \(StopRequest.signalName); everything cowbench made is torn down"
+            + (results.map { "; results so far are in \($0)" } ?? ""))
+        throw ExitCode(128 + StopRequest.signal)
+    }
+}
+
 /// Ends a command that a signal stopped: by now everything it made is torn
 /// down and its rows are on disk, so say where, and exit 128 + signal.
 func exitIfInterrupted(results: String) throws {

@@ -22,18 +22,21 @@ struct ImageCommand: ParsableCommand {
         }
 
         func run() throws {
-            try global.requirePrivilege()
-            try Preflight.requireWritable(global.stateDirectory, flag: "--state-dir")
-            let source = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-            var importer = ImageImporter(source: source, reference: ref)
-            importer.limits.maxBytes = ByteSize.parse(maxSize)!
-            // A journal of its own, so an import cut short can be cleaned up.
-            let journal = try ResourceJournal(path: "\(global.stateDirectory)/runs/image-\(getpid()).journal")
-            defer { _ = try? journal.teardown() }
-            let catalog = ImageCatalog(stateDirectory: global.stateDirectory, journal: journal)
-            let chosen = name ?? Self.defaultName(source)
-            let layers = try catalog.importImage(importer, name: chosen)
-            print("imported \(chosen): \(layers.layers.count) layer\(layers.layers.count == 1 ? "" : "s"); use --image \(chosen)")
+            try stoppable(results: nil) {
+                try global.requirePrivilege()
+                try Preflight.requireWritable(global.stateDirectory, flag: "--state-dir")
+                StopRequest.install()
+                let source = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+                var importer = ImageImporter(source: source, reference: ref)
+                importer.limits.maxBytes = ByteSize.parse(maxSize)!
+                // A journal of its own, so an import cut short can be cleaned up.
+                let journal = try ResourceJournal(path: "\(global.stateDirectory)/runs/image-\(getpid()).journal")
+                defer { _ = try? journal.teardown() }
+                let catalog = ImageCatalog(stateDirectory: global.stateDirectory, journal: journal)
+                let chosen = name ?? Self.defaultName(source)
+                let layers = try catalog.importImage(importer, name: chosen)
+                print("imported \(chosen): \(layers.layers.count) layer\(layers.layers.count == 1 ? "" : "s"); use --image \(chosen)")
+            }
         }
 
         static func defaultName(_ path: String) -> String {

@@ -29,4 +29,24 @@ struct NeverCrashTests {
             #expect(images.isEmpty, "\(name) left \(images)")
         }
     }
+
+    /// A huge image build is a long loop: SIGINT and SIGTERM must end it
+    /// (not wait for it), tear down, and exit 128 + signal.
+    @Test(arguments: [SIGINT, SIGTERM])
+    func aSignalDuringAnImageBuildIsHonoured(_ signal: Int32) throws {
+        let state = Self.base + "/sig-state"
+        defer { try? TreeRemover.remove(Self.base) }
+        let p = try CLI.start(["run", "--driver", "overlay", "--image", "synthetic:files=5000000,sizes=1",
+                               "--state-dir", state, "--out", Self.base + "/sig-out"])
+        usleep(1_500_000)
+        let sent = Date()
+        kill(p.pid, signal)
+        let r = p.finish()
+        let took = Date().timeIntervalSince(sent)
+        #expect(r.status == 128 + signal, "\(r.all)")
+        #expect(took < 10, "the build went on for \(took) s after the signal")
+        #expect(r.stderr.contains("stopped by"), "\(r.stderr)")
+        #expect(((try? FileSystem.list(state + "/images")) ?? []).isEmpty, "no half-built image left")
+        #expect(CLI.leftovers(under: state).isEmpty)
+    }
 }

@@ -92,6 +92,7 @@ public struct SyntheticImage: Sendable {
                 try write(root + "/" + target, size: pickSize(&rng, totalWeight), rng: &rng)
             }
             for n in 0..<files {
+                try StopRequest.check("generating layer \(layer) of \(name)")
                 var rel = "data"
                 for _ in 0..<(1 + Int(rng.next() % UInt64(depth))) { rel += "/d\(rng.next() % 4)" }
                 rel += "/l\(layer)-f\(n)"
@@ -120,7 +121,7 @@ public struct SyntheticImage: Sendable {
         var words = [UInt64](repeating: 0, count: 1 << 17)
         var left = size
         while left > 0 {
-            if StopRequest.requested { throw SetupError("stopped by \(StopRequest.signalName) while generating \(path)") }
+            try StopRequest.check("generating \(path)")
             let chunk = min(left, words.count * 8)
             for i in 0..<((chunk + 7) / 8) { words[i] = rng.next() }
             try FileSystem.writeAll(words.withUnsafeBytes { Array($0.prefix(chunk)) }, to: fd)

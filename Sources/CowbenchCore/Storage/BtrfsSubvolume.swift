@@ -55,6 +55,7 @@ public enum BtrfsSubvolume {
                 let err = btrfs_util_subvolume_info_fd(fd.raw, id, &info)
                 if err == BTRFS_UTIL_ERROR_SUBVOLUME_NOT_FOUND { break }
                 if err != BTRFS_UTIL_OK { throw error("btrfs_util_subvolume_info", path, err) }
+                try StopRequest.check("waiting for the btrfs cleaner on \(path)")
                 usleep(10_000)
             }
         }

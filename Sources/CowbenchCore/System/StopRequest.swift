@@ -15,4 +15,17 @@ public enum StopRequest {
     public static var signal: Int32 { cb_stop_signal() }
 
     public static var signalName: String { signal == 2 ? "SIGINT" : signal == 15 ? "SIGTERM" : "signal \(signal)" }
+
+    /// Throws `Stopped` once a stop was requested: long loops (image builds,
+    /// imports, tree copies, waiting for the cleaner) call it per step, so
+    /// Ctrl-C is honoured within one step, and their callers tear down.
+    public static func check(_ doing: @autoclosure () -> String) throws {
+        if requested { throw Stopped(doing: doing()) }
+    }
+}
+
+/// A long step given up because SIGINT or SIGTERM asked the run to stop.
+public struct Stopped: Error, CustomStringConvertible {
+    public let doing: String
+    public var description: String { "stopped by \(StopRequest.signalName) while \(doing)" }
 }

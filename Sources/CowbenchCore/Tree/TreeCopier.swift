@@ -46,6 +46,7 @@ public struct TreeCopier {
 
     private mutating func copyDirectory(_ srcFd: Int32, _ srcPath: String, _ dstFd: Int32, _ dstPath: String) throws {
         for name in try DirectoryEntries.names(srcFd, path: srcPath).sorted() {
+            try StopRequest.check("copying \(srcPath)")
             let from = srcPath + "/" + name, to = dstPath + "/" + name
             guard let st = try DirectoryEntries.stat(srcFd, name, path: from) else { continue }
             if mode == .applyLayer {

@@ -75,6 +75,7 @@ struct LayerExtractor {
     mutating func extract(_ archive: String) throws {
         let reader = try ArchiveReader(path: archive)
         while let entry = try reader.next() {
+            try StopRequest.check("unpacking \(reader.path)")
             do {
                 try add(entry, reader)
             } catch let e as ImportError {
