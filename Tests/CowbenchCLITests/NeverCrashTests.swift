@@ -1,3 +1,4 @@
+import CSV
 import CowbenchCore
 import Foundation
 import Glibc
@@ -48,5 +49,42 @@ struct NeverCrashTests {
         #expect(r.stderr.contains("stopped by"), "\(r.stderr)")
         #expect(((try? FileSystem.list(state + "/images")) ?? []).isEmpty, "no half-built image left")
         #expect(CLI.leftovers(under: state).isEmpty)
+    }
+}
+
+/// `report` reads back only what cowbench wrote: a torn, foreign or
+/// inconsistent result directory is refused with the file and line.
+@Suite struct ReportRefusesBrokenResultsTests {
+    static let reference = ReferenceRunTests.reference + "/compare-1"
+
+    func refused(_ files: [String: String], _ message: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let dir = "/var/tmp/cowbench-broken-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileSystem.createDirectories(dir)
+        defer { try? TreeRemover.remove(dir) }
+        for (name, text) in files { try FileSystem.write(text, to: dir + "/" + name) }
+        let r = try CLI.run(["report", dir])
+        #expect(r.status != 0, "rendered: \(r.stdout.prefix(200))", sourceLocation: sourceLocation)
+        #expect(r.stderr.contains(message), "\(r.stderr)", sourceLocation: sourceLocation)
+    }
+
+    @Test func tornGarbageNonNumericAndInconsistentFilesAreRefused() throws {
+        let instances = try FileSystem.read(Self.reference + "/instances.csv")
+        let summary = try FileSystem.read(Self.reference + "/summary.csv")
+        var lines = instances.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        // A row cut short, as a crash mid-write would leave it.
+        var torn = lines
+        torn[5] = String(torn[5].prefix(40))
+        try refused(["instances.csv": torn.joined(separator: "\n")], "instances.csv line 6: ")
+        try refused(["instances.csv": "hello,world\n1,2\n"], "instances.csv line 1: there is no run_id column")
+        let reader = try CSVReader(string: instances, hasHeaderRow: true)
+        let createAt = reader.headerRow!.firstIndex(of: "create_s")!
+        _ = reader.next(); _ = reader.next()
+        let create = reader.next()![createAt]  // the third data row, line 4
+        #expect(lines[3].contains(",\(create),"))
+        lines[3] = lines[3].replacingOccurrences(of: ",\(create),", with: ",fast,")
+        try refused(["instances.csv": lines.joined(separator: "\n")], "instances.csv line 4: create_s is 'fast', not a number")
+        // A summary that claims instances instances.csv does not have.
+        let onlyHeader = String(instances.split(separator: "\n")[0]) + "\n"
+        try refused(["instances.csv": onlyHeader, "summary.csv": summary], "but instances.csv has 0 rows")
     }
 }

@@ -122,7 +122,7 @@ public struct ReportData: Sendable, Encodable {
         if let text = files["instances.csv"] { try addRuns(text, summary: files["summary.csv"], rounds: files["rounds.csv"]) }
         if let text = files["exhaust.csv"] { try addExhaustion(text, summary: files["exhaust-summary.csv"] ?? "") }
         if let text = files["baseline.csv"] {
-            for r in try Self.rows(text) {
+            for r in try Self.rows(text, file: "baseline.csv", required: ["driver", "phase", "raw_p50_s"]) {
                 baselines.append(BaselineRow(host: r["host"], kernel: r["kernel"], version: r["cowbench_version"], driver: r["driver"],
                                              image: r["image"], phase: r["phase"], instances: Int(r["instances"]) ?? 0,
                                              rawSeconds: Double(r["raw_p50_s"]), cowbenchSeconds: Double(r["cowbench_p50_s"]),
@@ -137,7 +137,7 @@ public struct ReportData: Sendable, Encodable {
     private mutating func addRuns(_ text: String, summary: String?, rounds: String?) throws {
         var order: [Environment] = []
         var byRun: [Environment: [Instance]] = [:]
-        for r in try Self.rows(text) {
+        for r in try Self.rows(text, file: "instances.csv", required: ["run_id", "driver", "instance", "create_s"]) {
             let env = Self.environment(r)
             if byRun[env] == nil { order.append(env) }
             byRun[env, default: []].append(Instance(
@@ -147,11 +147,17 @@ public struct ReportData: Sendable, Encodable {
                 fsUsedBytes: Int64(r["fs_used_bytes"]), errorPhase: r["error_phase"].nilIfEmpty, errno: r["errno"].nilIfEmpty))
         }
         var extra: [Environment: (Double?, [String])] = [:]
-        for r in try summary.map(Self.rows) ?? [] {
+        for r in try summary.map({ try Self.rows($0, file: "summary.csv", required: ["run_id", "driver", "instances", "failures"]) }) ?? [] {
+            let count = (byRun[Self.environment(r)] ?? []).count
+            // Teardown failures in accumulate mode have no row, so only fewer rows than counted is wrong.
+            if let n = Int(r["instances"]), let f = Int(r["failures"]), n > count || n + f < count {
+                throw ReportError("summary.csv line \(r.line): says \(n) instances and \(f) failures for \(r["driver"]), "
+                    + "but instances.csv has \(count) rows for it; the two files are not from the same run")
+            }
             extra[Self.environment(r)] = (Double(r["teardown_s"]), r["warnings"].isEmpty ? [] : r["warnings"].components(separatedBy: " | "))
         }
         var blocks: [Environment: [Block]] = [:]
-        for r in try rounds.map(Self.rows) ?? [] {
+        for r in try rounds.map({ try Self.rows($0, file: "rounds.csv", required: ["run_id", "driver", "round", "wall_s"]) }) ?? [] {
             blocks[Self.environment(r), default: []].append(Block(
                 round: Int(r["round"]) ?? 0, instances: Int(r["instances"]) ?? 0, failures: Int(r["failures"]) ?? 0,
                 wallSeconds: Double(r["wall_s"]) ?? 0, settleSeconds: Double(r["settle_s"]) ?? 0))
@@ -163,9 +169,9 @@ public struct ReportData: Sendable, Encodable {
     }
 
     private mutating func addExhaustion(_ text: String, summary: String) throws {
-        let sampleRows = try Self.rows(text)
+        let sampleRows = try Self.rows(text, file: "exhaust.csv", required: ["run_id", "instance", "fs_size_bytes"])
         guard let first = sampleRows.first else { return }
-        let summaryRows = try Self.rows(summary)
+        let summaryRows = try Self.rows(summary, file: "exhaust-summary.csv")
         exhaustions.append(Exhaustion(
             environment: Self.environment(first), samples: sampleRows.map { Self.space($0) },
             steps: summaryRows.map { r in
@@ -179,17 +185,42 @@ public struct ReportData: Sendable, Encodable {
     /// A CSV row by column name; a missing column reads as "".
     struct Row {
         let fields: [String: String]
+        var line = 0
         subscript(_ name: String) -> String { fields[name] ?? "" }
     }
 
-    static func rows(_ text: String) throws -> [Row] {
-        let reader = try CSVReader(string: text, hasHeaderRow: true)
+    /// The rows of one CSV file, checked: every row as wide as the header,
+    /// the file's own columns present, numbers where numbers belong. A torn
+    /// or foreign file is refused with its name and line, never rendered.
+    static func rows(_ text: String, file: String, required: [String] = []) throws -> [Row] {
+        let reader: CSVReader
+        do { reader = try CSVReader(string: text, hasHeaderRow: true) } catch {
+            throw ReportError("\(file): not CSV (\(error))")
+        }
         let header = reader.headerRow ?? []
+        for c in required where !header.contains(c) {
+            throw ReportError("\(file) line 1: there is no \(c) column, so this is not a cowbench \(file)")
+        }
         var out: [Row] = []
+        var line = 1
         while let r = reader.next() {
-            out.append(Row(fields: Dictionary(zip(header, r), uniquingKeysWith: { a, _ in a })))
+            line += 1
+            guard r.count == header.count else {
+                throw ReportError("\(file) line \(line): \(r.count) fields where the header has \(header.count); the file is torn or not cowbench's")
+            }
+            for (name, value) in zip(header, r) where !value.isEmpty && isNumeric(name) && Double(value) == nil {
+                throw ReportError("\(file) line \(line): \(name) is '\(value)', not a number")
+            }
+            out.append(Row(fields: Dictionary(zip(header, r), uniquingKeysWith: { a, _ in a }), line: line))
         }
         return out
+    }
+
+    static func isNumeric(_ column: String) -> Bool {
+        ["_s", "_bytes", "_inodes", "_used", "_total", "_per_s", "_per_instance"].contains { column.hasSuffix($0) }
+            || ["instance", "round", "probe", "instances", "failures", "probes", "rounds", "block", "seed", "parallel", "warmup",
+                "usage_every", "drift", "drift_ci_low", "drift_ci_high", "ratio", "ratio_ci_low", "ratio_ci_high", "btrfs_unallocated",
+                "btrfs_global_reserve", "unallocated"].contains(column)
     }
 
     static func environment(_ r: Row) -> Environment {
@@ -207,6 +238,12 @@ public struct ReportData: Sendable, Encodable {
               metaTotal: Int64(r["meta_total"]), globalReserve: Int64(r["global_reserve_total"]), unallocated: Int64(r["unallocated"]),
               metaProfile: r["meta_profile"])
     }
+}
+
+/// A result file that cannot be read back as it was written.
+public struct ReportError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 extension String {
