@@ -17,6 +17,7 @@ if [ "${1:-}" = "--tests" ]; then
   packages+=(
     umoci           # tests read OCI layouts an independent tool wrote
     chromium        # tests open the HTML report in a headless browser
+    gcc libc6-dev   # tests build a static escape program to run inside instances
   )
 fi
 

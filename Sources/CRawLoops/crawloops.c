@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "crawloops.h"
+#include "cshim.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -172,24 +173,15 @@ static int copy_tree(const char *source, const char *dest) {
     return rc;
 }
 
-struct child_args { const char *root, *program; };
-
-static int child_main(void *arg) {
-    struct child_args *a = arg;
-    char *argv[] = { (char *)a->program, NULL };
-    char *envp[] = { "PATH=/bin:/usr/bin", NULL };
-    if (unshare(CLONE_NEWNS) < 0 || chroot(a->root) < 0 || chdir("/") < 0) _exit(126);
-    execve(a->program, argv, envp);
-    _exit(127);
-}
-
-// clone(CLONE_VM | CLONE_VFORK), the fastest way to start a process from a
-// large one (it is what posix_spawn does): no page tables are copied.
-static int start_run(const char *root, const char *program) {
-    static char stack[64 * 1024] __attribute__((aligned(16)));
-    struct child_args a = { root, program };
-    pid_t pid = clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
-    if (pid < 0) return -1;
+// The same start as cowbench's: CShim's clone(CLONE_VM | CLONE_VFORK) with
+// the same isolation, stdio on /dev/null, then a wait for the exit.
+static int start_run(const char *root, const char *program, int isolation, int null_fd) {
+    char *argv[] = { (char *)program, NULL };
+    char *envp[] = { "PATH=/bin:/usr/bin:/sbin:/usr/sbin", "HOME=/root", NULL };
+    pid_t pid;
+    int stage;
+    int err = cb_spawn_instance(root, argv, envp, isolation, null_fd, null_fd, null_fd, &pid, &stage);
+    if (err) { errno = err; return -1; }
     int status;
     while (waitpid(pid, &status, 0) < 0) if (errno != EINTR) return -1;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) { errno = ECHILD; return -1; }
@@ -204,6 +196,8 @@ int cbr_run(const struct cbr_config *c, struct cbr_sample *out, char *error, siz
         srcfd = open(c->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (srcfd < 0) { close(dirfd); return fail(error, len, "open", c->source); }
     }
+    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null_fd < 0) { if (srcfd >= 0) close(srcfd); close(dirfd); return fail(error, len, "open", "/dev/null"); }
     int rc = 0;
     char path[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], merged[PATH_MAX], options[8192];
     for (int i = c->first; i < c->first + c->iterations && rc == 0; i++) {
@@ -245,7 +239,7 @@ int cbr_run(const struct cbr_config *c, struct cbr_sample *out, char *error, siz
         }
         if (rc) break;
         uint64_t t1 = now_ns();
-        if (start_run(rootfs, c->program) < 0) { rc = fail(error, len, "clone/chroot/exec", rootfs); }
+        if (start_run(rootfs, c->program, c->isolation, null_fd) < 0) { rc = fail(error, len, "clone/chroot/exec", rootfs); }
         uint64_t t2 = now_ns();
         switch (c->kind) {
         case CBR_OVERLAY:
@@ -269,6 +263,7 @@ int cbr_run(const struct cbr_config *c, struct cbr_sample *out, char *error, siz
         out[i - c->first].destroy_ns = t3 - t2;
     }
     if (srcfd >= 0) close(srcfd);
+    close(null_fd);
     close(dirfd);
     return rc;
 }

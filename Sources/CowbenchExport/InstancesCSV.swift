@@ -30,13 +30,13 @@ public enum InstancesCSV {
 enum EnvironmentFields {
     static let columns = ["run_id", "host", "kernel", "driver", "image", "workload", "mode", "fs_type", "mount_options", "cowbench_version"]
     /// How a run was measured, so reruns and sweep points never merge.
-    static let runColumns = columns + ["rounds", "block", "seed", "parallel", "warmup", "usage_every"]
+    static let runColumns = columns + ["rounds", "block", "seed", "parallel", "warmup", "usage_every", "isolation"]
 
     static func of(_ e: RunEnvironment) -> [String] {
         [e.runID, e.host, e.kernel, e.driver, e.image, e.workload, e.mode, e.filesystem, e.mountOptions, e.cowbenchVersion]
     }
 
     static func run(_ e: RunEnvironment) -> [String] {
-        of(e) + ["\(e.rounds)", "\(e.block)", "\(e.seed)", "\(e.parallel)", "\(e.warmup)", "\(e.usageEvery)"]
+        of(e) + ["\(e.rounds)", "\(e.block)", "\(e.seed)", "\(e.parallel)", "\(e.warmup)", "\(e.usageEvery)", e.isolation]
     }
 }

@@ -46,7 +46,7 @@ public enum RoundsCSV {
         return E.encode([columns] + summaries.flatMap { s in
             s.blocks.map { b in
                 EnvironmentFields.run(s.environment) + ["\(b.round)", "\(b.instances)", "\(b.failures)", E.seconds(b.wallSeconds),
-                                                        E.seconds(b.settleSeconds), E.seconds(b.sustainedSeconds)]
+                                                        b.settled ? E.seconds(b.settleSeconds) : "", E.seconds(b.sustainedSeconds)]
             }
         })
     }

@@ -28,9 +28,11 @@ public final class RawLoopSession {
     private let directory: String
     private var done = 0
     private var closed = false
+    private let isolation: Isolation
 
     public init(driver driverName: String, image imageName: String, warmup: Int, stateDirectory: String, runID: String,
-                scratchSize: UInt64) throws {
+                scratchSize: UInt64, isolation: Isolation = .container) throws {
+        self.isolation = isolation
         let type = try DriverRegistry.driver(named: driverName)
         journal = try ResourceJournal(path: "\(stateDirectory)/runs/\(runID)-\(driverName)-baseline.journal")
         do {
@@ -47,7 +49,7 @@ public final class RawLoopSession {
             directory = workspace.root + "/baseline"
             try journal.record(.directory(directory))
             try FileSystem.mkdir(directory, mode: 0o700)
-            _ = try Baseline.rawLoop(mechanism, directory: directory, first: 0, iterations: warmup)
+            _ = try Baseline.rawLoop(mechanism, directory: directory, first: 0, iterations: warmup, isolation: isolation)
             done = warmup
             try workspace.driver.settle()
         } catch {
@@ -59,7 +61,7 @@ public final class RawLoopSession {
     /// `iterations` more C-loop instances, timed into `result.raw`.
     public func runBlock(_ iterations: Int) throws {
         let t = Clock.now()
-        let samples = try Baseline.rawLoop(mechanism, directory: directory, first: done, iterations: iterations)
+        let samples = try Baseline.rawLoop(mechanism, directory: directory, first: done, iterations: iterations, isolation: isolation)
         let wall = Clock.since(t)
         done += iterations
         let before = Double(result.raw[.create]!.count)
@@ -77,7 +79,7 @@ public final class RawLoopSession {
     /// The shell loop a user would write, `iterations` times.
     public func runShell(_ iterations: Int) throws {
         try workspace.driver.settle()
-        result.shellScript = ShellLoop.script(mechanism, directory: directory, iterations: iterations)
+        result.shellScript = ShellLoop.script(mechanism, directory: directory, iterations: iterations, isolation: isolation)
         let scriptPath = directory + "/loop.sh"
         try FileSystem.write(result.shellScript, to: scriptPath)
         let bash = Command.find("bash") ?? "/bin/sh"
@@ -111,7 +113,8 @@ public enum Baseline {
         return session.result
     }
 
-    static func rawLoop(_ mechanism: DriverMechanism, directory: String, first: Int, iterations: Int) throws -> [cbr_sample] {
+    static func rawLoop(_ mechanism: DriverMechanism, directory: String, first: Int, iterations: Int,
+                        isolation: Isolation) throws -> [cbr_sample] {
         guard iterations > 0 else { return [] }
         let (kind, source, extra): (Int32, String, String) = switch mechanism {
         case .overlay(let lowerdir, let options): (Int32(CBR_OVERLAY.rawValue), lowerdir, options.joined(separator: ","))
@@ -125,7 +128,8 @@ public enum Baseline {
                 directory.withCString { dir in
                     "/bin/true".withCString { program in
                         var config = cbr_config(kind: kind, source: src, extra_options: ext, directory: dir,
-                                                program: program, first: Int32(first), iterations: Int32(iterations))
+                                                program: program, first: Int32(first), iterations: Int32(iterations),
+                                                isolation: isolation.cValue)
                         return cbr_run(&config, &samples, &message, message.count)
                     }
                 }
@@ -142,8 +146,14 @@ public enum Baseline {
 
 /// The loop a user would write by hand with the stock tools.
 enum ShellLoop {
-    static func script(_ mechanism: DriverMechanism, directory: String, iterations: Int) -> String {
+    /// With container isolation the shell loop boxes each process the way a
+    /// user would with util-linux: new mount, PID, IPC and UTS namespaces with
+    /// private propagation, then chroot (dropping capabilities and
+    /// pivot_root need tools inside the image, which it may not have).
+    static func script(_ mechanism: DriverMechanism, directory: String, iterations: Int,
+                       isolation: Isolation = .container) -> String {
         let q = quote
+        let box = isolation == .container ? "unshare --mount --pid --ipc --uts --fork --propagation private chroot" : "unshare -m chroot"
         let body: String
         switch mechanism {
         case .overlay(let lowerdir, let options):
@@ -151,20 +161,20 @@ enum ShellLoop {
             body = """
               mkdir -p "$d/upper" "$d/work" "$d/merged"
               mount -t overlay overlay -o \(q("lowerdir=" + lowerdir))",upperdir=$d/upper,workdir=$d/work"\(q(extra)) "$d/merged"
-              unshare -m chroot "$d/merged" /bin/true
+              \(box) "$d/merged" /bin/true
               umount "$d/merged"
               rm -r "$d"
             """
         case .snapshot(let source):
             body = """
               btrfs -q subvolume snapshot \(q(source)) "$d"
-              unshare -m chroot "$d" /bin/true
+              \(box) "$d" /bin/true
               btrfs -q subvolume delete "$d"
             """
         case .copy(let source):
             body = """
               cp -a \(q(source)) "$d"
-              unshare -m chroot "$d" /bin/true
+              \(box) "$d" /bin/true
               rm -r "$d"
             """
         }

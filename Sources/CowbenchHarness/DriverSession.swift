@@ -53,7 +53,7 @@ public final class DriverSession {
             env.rounds = c.rounds
             environment = env
             runner = try InstanceRunner(driver: driver, image: image, argv: argv, root: workspace.root,
-                                        btrfs: fs.type == FilesystemStats.btrfsMagic)
+                                        btrfs: fs.type == FilesystemStats.btrfsMagic, isolation: c.isolation)
             for w in 0..<c.warmup where !StopRequest.requested {
                 _ = runner.run(index: w, id: "w\(w)", round: -1, keep: false, probe: false)
                 warmupProgress?(w + 1, c.warmup)
@@ -102,6 +102,7 @@ public final class DriverSession {
                 let out = runner.run(index: index, id: "i\(index)", round: round, keep: c.keep, probe: probe)
                 gate.leave(exclusive: probe)
                 lock.withLock {
+                    if out.stopped { return }
                     var result = out.result
                     if let e = result.error, StateSpace.looksLikeFullBacking(e.errno),
                        let full = StateSpace.fullProblem(stateDirectory) {
@@ -134,9 +135,15 @@ public final class DriverSession {
             group.wait()
         }
         record.wallSeconds = max(0, Clock.since(began) - measuring)
-        let t = Clock.now()
-        do { try driver.settle() } catch { throw StateSpace.explain(error, stateDirectory: stateDirectory) }
-        record.settleSeconds = Clock.since(t)
+        // Stopped part-way: the block is not settled (that could take longer
+        // than a Ctrl-C should wait), so it stays out of sustained cost.
+        if StopRequest.requested {
+            record.settled = false
+        } else {
+            let t = Clock.now()
+            do { try driver.settle() } catch { throw StateSpace.explain(error, stateDirectory: stateDirectory) }
+            record.settleSeconds = Clock.since(t)
+        }
         summary.blocks.append(record)
         if record.instances == size && size == c.block {
             if summary.firstBlockTotals.isEmpty { summary.firstBlockTotals = totals } else { summary.lastBlockTotals = totals }
@@ -191,6 +198,7 @@ public final class DriverSession {
         e.parallel = c.parallel
         e.warmup = c.warmup
         e.usageEvery = c.usageEvery
+        e.isolation = c.isolation.rawValue
         return e
     }
 }

@@ -82,6 +82,8 @@ public struct RunConfiguration: Sendable {
     public var block = 20
     /// The seed of the round order (compare) and of the bootstrap.
     public var seed: UInt64 = 1
+    /// How each instance's process is boxed.
+    public var isolation: Isolation = .container
 
     public init(driver: String) { self.driver = driver }
 
@@ -108,6 +110,7 @@ public struct RunEnvironment: Sendable {
     public var parallel = 1
     public var warmup = 0
     public var usageEvery = 0
+    public var isolation = Isolation.container.rawValue
 
     public init(runID: String, host: String, kernel: String, driver: String, image: String, workload: String, mode: String,
                 filesystem: String, mountOptions: String, cowbenchVersion: String) {

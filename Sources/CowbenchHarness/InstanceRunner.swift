@@ -10,9 +10,12 @@ struct InstanceRunner: @unchecked Sendable {
     let argv: [String]
     let root: String
     let btrfs: Bool
+    let isolation: Isolation
     private let null: FileDescriptor
 
-    init(driver: any StorageDriver, image: PreparedImage, argv: [String], root: String, btrfs: Bool) throws {
+    init(driver: any StorageDriver, image: PreparedImage, argv: [String], root: String, btrfs: Bool,
+         isolation: Isolation = .container) throws {
+        self.isolation = isolation
         self.driver = driver
         self.image = image
         self.argv = argv
@@ -28,6 +31,9 @@ struct InstanceRunner: @unchecked Sendable {
         var result: InstanceResult
         var kept: Instance?
         var measuringSeconds = 0.0
+        /// A stop request cut a long create short: not a failure of the
+        /// driver, so the instance is neither counted nor written.
+        var stopped = false
     }
 
     /// A probe first settles the driver, so the "before" figure already holds
@@ -55,13 +61,16 @@ struct InstanceRunner: @unchecked Sendable {
         do {
             instance = try driver.create(id: id, from: image)
             out.result.create = Clock.since(t)
+        } catch is Stopped {
+            out.stopped = true
+            return out
         } catch {
             out.result.error = PhaseError(phase: .create, error)
             return out
         }
         t = Clock.now()
         do {
-            let pid = try RootfsProcess.start(rootfs: instance.rootfs, argv: argv,
+            let pid = try RootfsProcess.start(rootfs: instance.rootfs, argv: argv, isolation: isolation,
                                               stdin: null.raw, stdout: null.raw, stderr: null.raw)
             out.result.start = Clock.since(t)
             t = Clock.now()

@@ -11,8 +11,11 @@ public struct BlockRecord: Sendable, Equatable {
     public var wallSeconds: Double
     /// syncfs, and on btrfs the commit and the cleaner, after the block.
     public var settleSeconds: Double
+    /// false for a block a stop request cut short, which never settled.
+    public var settled = true
 
-    public init(round: Int, instances: Int, failures: Int, wallSeconds: Double, settleSeconds: Double) {
+    public init(round: Int, instances: Int, failures: Int, wallSeconds: Double, settleSeconds: Double, settled: Bool = true) {
+        self.settled = settled
         self.round = round
         self.instances = instances
         self.failures = failures
@@ -21,7 +24,7 @@ public struct BlockRecord: Sendable, Equatable {
     }
 
     /// What one instance of this block cost the host, deferred work included.
-    public var sustainedSeconds: Double? { instances > 0 ? (wallSeconds + settleSeconds) / Double(instances) : nil }
+    public var sustainedSeconds: Double? { instances > 0 && settled ? (wallSeconds + settleSeconds) / Double(instances) : nil }
 }
 
 /// The aggregate of one driver's run. Failed instances are counted in
@@ -60,12 +63,14 @@ public struct RunSummary: Sendable {
     /// mode's teardown) / instances: what a host pays per container in
     /// steady state, with a block bootstrap interval.
     public var sustained: Estimate? {
-        guard instances > 0 else { return nil }
+        // Only settled blocks: one a stop cut short has unpaid deferred work.
+        let full = blocks.filter { $0.settled && $0.instances > 0 }
+        let n = full.reduce(0) { $0 + $1.instances }
+        guard n > 0 else { return nil }
         let extra = teardownSeconds ?? 0
-        let value = (wallSeconds + settleSeconds) / Double(instances)
-        let shift = extra / Double(instances)
-        let ci = Bootstrap.ratioOfSums(blocks.filter { $0.instances > 0 }.map { ($0.wallSeconds + $0.settleSeconds, Double($0.instances)) },
-                                       seed: environment.seed)
+        let value = (full.reduce(0) { $0 + $1.wallSeconds + $1.settleSeconds } + extra) / Double(n)
+        let shift = extra / Double(n)
+        let ci = Bootstrap.ratioOfSums(full.map { ($0.wallSeconds + $0.settleSeconds, Double($0.instances)) }, seed: environment.seed)
         return Estimate(value, ci.map { ($0.lowerBound + shift)...($0.upperBound + shift) })
     }
 

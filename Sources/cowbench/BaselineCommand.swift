@@ -15,6 +15,7 @@ struct BaselineCommand: ParsableCommand {
     @Option(help: "Instances per loop.") var instances = 200
     @Option(help: "Warm-up instances per loop, not counted.") var warmup = 3
     @Option(name: .customLong("scratch-size"), help: "Size of each sparse scratch filesystem image.") var scratchSize = "4G"
+    @Option(help: "How each process is boxed, in cowbench and the C loop alike: container or chroot.") var isolation: Isolation = .container
     @Option(help: "Directory for baseline.csv and instances.csv (default results/<date>-<host>-<id>).") var out: String?
 
     var driverList: [String] { drivers.split(separator: ",").map(String.init) }
@@ -47,7 +48,7 @@ struct BaselineCommand: ParsableCommand {
             for driver in driverList where !StopRequest.requested {
                 Diagnostics.note("\(driver): C loop and cowbench in alternating blocks of \(block), then the shell loop; \(instances) instances each")
                 let raw = try RawLoopSession(driver: driver, image: image, warmup: warmup, stateDirectory: global.stateDirectory,
-                                             runID: runID, scratchSize: size)
+                                             runID: runID, scratchSize: size, isolation: isolation)
                 defer { raw.close() }
                 var row = BaselineComparison(driver: driver, baseline: raw.result)
                 var c = RunConfiguration(driver: driver)
@@ -56,6 +57,7 @@ struct BaselineCommand: ParsableCommand {
                 c.warmup = warmup
                 c.scratchSize = size
                 c.block = block
+            c.isolation = isolation
                 c.usageEvery = Int.max // one probe (instance 0), which add() leaves out: the C loop measures no space
                 let session = try DriverSession(configuration: c, stateDirectory: global.stateDirectory, runID: runID,
                                                 version: CowbenchVersion.string)

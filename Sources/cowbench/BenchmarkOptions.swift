@@ -15,6 +15,8 @@ struct BenchmarkOptions: ParsableArguments {
     @Option(help: "Instances per block: each driver settles after every block, and compare interleaves drivers block by block.")
     var block = 20
     @Option(help: "Seed of the shuffled round order (default: random, printed).") var seed: UInt64?
+    @Option(help: "How each instance's process is boxed: container (namespaces, pivot_root, no capabilities; the default) or chroot (escapable: only to measure what the box costs).")
+    var isolation: Isolation = .container
     @Option(help: "Instances in flight at once.") var parallel = 1
     @Option(help: "Warm-up instances, run and not counted.") var warmup = 3
     @Flag(help: "Accumulate mode: keep every instance until the end, then destroy them all.") var keep = false
@@ -47,6 +49,7 @@ struct BenchmarkOptions: ParsableArguments {
         c.workload = try Workload(name: workload, files: files, count: count, fileSize: fileSize.flatMap(ByteSize.parse).map(Int.init) ?? 0)
         c.block = block
         c.seed = seed
+        c.isolation = isolation
         c.instances = instances
         c.parallel = parallel
         c.warmup = warmup
@@ -58,3 +61,5 @@ struct BenchmarkOptions: ParsableArguments {
         return c
     }
 }
+
+extension Isolation: ExpressibleByArgument {}

@@ -107,3 +107,26 @@ struct ReadOnlyAndFullTests {
         }
     }
 }
+
+/// On systemd hosts / is shared. Made here in a mount namespace of the
+/// test's own (unshare --propagation shared): after a run, that namespace
+/// must hold none of the mounts the instances' boxes made.
+@Suite(.serialized, .enabled(if: HostCheck.privilegeProblem() == nil, "needs root with CAP_SYS_ADMIN"))
+struct SharedPropagationTests {
+    @Test(arguments: ["btrfs", "overlay"])
+    func instanceMountsDoNotPropagateFromASharedRoot(_ driver: String) throws {
+        let base = "/var/tmp/cowbench-shared-\(getpid())"
+        defer { try? TreeRemover.remove(base) }
+        let run = [CLI.binary, "run", "--driver", driver, "--instances", "4", "--warmup", "0", "--scratch-size", "1G",
+                   "--state-dir", base + "/state", "--out", base + "/out"].map { "'\($0)'" }.joined(separator: " ")
+        let script = "findmnt -no PROPAGATION / ; \(run) >/dev/null 2>&1; echo status=$?; findmnt -rn -o TARGET"
+        let r = try CLI.runTool(["/usr/bin/unshare", "--mount", "--propagation", "shared", "/bin/sh", "-c", script])
+        #expect(r.status == 0, "\(r.all)")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "shared", "the test namespace's / is shared: \(lines.first ?? "")")
+        #expect(lines.contains("status=0"), "the run succeeded inside it: \(r.all)")
+        let leaked = lines.filter { $0.contains(base) }
+        #expect(leaked.isEmpty, "mounts propagated out of the instances' boxes: \(leaked)")
+        #expect(CLI.leftovers(under: base).isEmpty)
+    }
+}

@@ -116,7 +116,7 @@ import Testing
 
     @Test func instancesHeaderNamesTheColumnsOtherToolsRead() {
         let header = InstancesCSV.header().trimmingCharacters(in: .newlines).split(separator: ",").map(String.init)
-        for c in ["rounds", "block", "seed", "parallel", "warmup", "usage_every", "round", "probe", "instance_bytes", "instance_inodes"] {
+        for c in ["rounds", "block", "seed", "parallel", "warmup", "usage_every", "isolation", "round", "probe", "instance_bytes", "instance_inodes"] {
             #expect(header.contains(c), "instances.csv has \(c)")
         }
         #expect(header.count == Set(header).count, "no column twice")
@@ -128,7 +128,7 @@ import Testing
         r.create = 0.0012345; r.start = 0.0005; r.run = 0.0004; r.destroy = 0.001
         r.error = PhaseError(phase: .run, message: "said \"no\", twice")
         let row = InstancesCSV.row(r, Self.env)
-        #expect(row == "r1,h,6.18,overlay,busybox,start,churn,ext4,\"rw,relatime\",0.1.0,1,0,0,1,0,0,7,2,0,0.001234,0.000500,0.000400,"
+        #expect(row == "r1,h,6.18,overlay,busybox,start,churn,ext4,\"rw,relatime\",0.1.0,1,0,0,1,0,0,container,7,2,0,0.001234,0.000500,0.000400,"
             + "0.001000,0.003135,,,,,,,,,,,,,,,run,,\"said \"\"no\"\", twice\"\n")
     }
 

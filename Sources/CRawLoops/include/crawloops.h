@@ -28,6 +28,8 @@ struct cbr_config {
     /// Index of the first instance (names raw<first>...), so blocks never reuse a name.
     int first;
     int iterations;
+    /// cb_isolation: how each process is boxed, as cowbench boxes its own.
+    int isolation;
 };
 
 /// Per-iteration nanoseconds: create, start+run (clone(CLONE_VM|CLONE_VFORK),

@@ -87,6 +87,6 @@ public struct RunDiff: Sendable, Encodable {
     }
 
     static func blockSamples(_ r: ReportData.DriverRun) -> [Double] {
-        r.blocks.filter { $0.instances > 0 }.map { ($0.wallSeconds + $0.settleSeconds) / Double($0.instances) }
+        r.blocks.filter { $0.instances > 0 && $0.settled }.map { ($0.wallSeconds + $0.settleSeconds) / Double($0.instances) }
     }
 }

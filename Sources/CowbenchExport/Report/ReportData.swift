@@ -17,6 +17,7 @@ public struct ReportData: Sendable, Encodable {
         public var runID, host, kernel, driver, image, workload, mode, fsType, mountOptions, version: String
         public var rounds = 1, block = 0, parallel = 1, warmup = 0, usageEvery = 0
         public var seed: UInt64 = 0
+        public var isolation = ""
     }
 
     /// One driver's instances from one run.
@@ -35,8 +36,8 @@ public struct ReportData: Sendable, Encodable {
             var env = RunEnvironment(runID: e.runID, host: e.host, kernel: e.kernel, driver: e.driver, image: e.image,
                                      workload: e.workload, mode: e.mode, filesystem: e.fsType,
                                      mountOptions: e.mountOptions, cowbenchVersion: e.version)
-            (env.rounds, env.block, env.seed, env.parallel, env.warmup, env.usageEvery) =
-                (e.rounds, e.block, e.seed, e.parallel, e.warmup, e.usageEvery)
+            (env.rounds, env.block, env.seed, env.parallel, env.warmup, env.usageEvery, env.isolation) =
+                (e.rounds, e.block, e.seed, e.parallel, e.warmup, e.usageEvery, e.isolation)
             var s = RunSummary(environment: env)
             var byRound: [Int: [Double]] = [:]
             for i in instances {
@@ -48,7 +49,7 @@ public struct ReportData: Sendable, Encodable {
                 if r.error == nil && !i.probe { byRound[i.round, default: []].append(r.total) }
             }
             s.blocks = blocks.map { BlockRecord(round: $0.round, instances: $0.instances, failures: $0.failures,
-                                                wallSeconds: $0.wallSeconds, settleSeconds: $0.settleSeconds) }
+                                                wallSeconds: $0.wallSeconds, settleSeconds: $0.settleSeconds, settled: $0.settled) }
             let full = s.blocks.filter { $0.failures == 0 && $0.instances == e.block }.map(\.round)
             if let first = full.first, let last = full.dropFirst().last {
                 s.firstBlockTotals = byRound[first] ?? []
@@ -76,6 +77,8 @@ public struct ReportData: Sendable, Encodable {
     public struct Block: Sendable, Encodable {
         public var round, instances, failures: Int
         public var wallSeconds, settleSeconds: Double
+        /// false when settle_s is empty: a block a stop cut short.
+        public var settled: Bool
     }
 
     /// An `exhaust` run: its samples and its summary rows.
@@ -160,7 +163,7 @@ public struct ReportData: Sendable, Encodable {
         for r in try rounds.map({ try Self.rows($0, file: "rounds.csv", required: ["run_id", "driver", "round", "wall_s"]) }) ?? [] {
             blocks[Self.environment(r), default: []].append(Block(
                 round: Int(r["round"]) ?? 0, instances: Int(r["instances"]) ?? 0, failures: Int(r["failures"]) ?? 0,
-                wallSeconds: Double(r["wall_s"]) ?? 0, settleSeconds: Double(r["settle_s"]) ?? 0))
+                wallSeconds: Double(r["wall_s"]) ?? 0, settleSeconds: Double(r["settle_s"]) ?? 0, settled: !r["settle_s"].isEmpty))
         }
         for env in order {
             runs.append(DriverRun(environment: env, instances: byRun[env]!, blocks: blocks[env] ?? [],
@@ -228,7 +231,7 @@ public struct ReportData: Sendable, Encodable {
                     workload: r["workload"], mode: r["mode"], fsType: r["fs_type"], mountOptions: r["mount_options"],
                     version: r["cowbench_version"], rounds: Int(r["rounds"]) ?? 1, block: Int(r["block"]) ?? 0,
                     parallel: Int(r["parallel"]) ?? 1, warmup: Int(r["warmup"]) ?? 0, usageEvery: Int(r["usage_every"]) ?? 0,
-                    seed: UInt64(r["seed"]) ?? 0)
+                    seed: UInt64(r["seed"]) ?? 0, isolation: r["isolation"])
     }
 
     static func space(_ r: Row) -> Space {
