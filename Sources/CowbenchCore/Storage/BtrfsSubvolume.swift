@@ -4,9 +4,10 @@ import Glibc
 /// libbtrfsutil calls, each failure thrown as a SyscallError that carries
 /// the library's own message as its hint.
 ///
-/// Create, snapshot and delete use the `_fd` variants on descriptors opened
-/// O_CLOEXEC: the path variants open without it, and a child forked by
-/// another thread meanwhile would inherit those descriptors.
+/// Every call uses the `_fd` variant on a descriptor opened O_CLOEXEC: the
+/// path variants open without it, and a child started by another thread
+/// meanwhile would inherit those descriptors (the box also closes every
+/// descriptor above 2, but a leak should not depend on that).
 public enum BtrfsSubvolume {
     public static func create(_ path: String) throws {
         let parent = try FileDescriptor(Path.parent(path), flags: O_RDONLY | O_DIRECTORY)
@@ -33,12 +34,14 @@ public enum BtrfsSubvolume {
     }
 
     public static func setReadOnly(_ path: String, _ readOnly: Bool) throws {
-        try check("btrfs_util_set_subvolume_read_only", path) { btrfs_util_set_subvolume_read_only(path, readOnly) }
+        let fd = try FileDescriptor(path, flags: O_RDONLY | O_DIRECTORY)
+        try check("btrfs_util_set_subvolume_read_only", path) { btrfs_util_set_subvolume_read_only_fd(fd.raw, readOnly) }
     }
 
     /// The commit that also wakes the cleaner for deleted subvolumes.
     public static func sync(_ path: String) throws {
-        try check("btrfs_util_sync", path) { btrfs_util_sync(path) }
+        let fd = try FileDescriptor(path, flags: O_RDONLY | O_DIRECTORY)
+        try check("btrfs_util_sync", path) { btrfs_util_sync_fd(fd.raw) }
     }
 
     /// Waits until the cleaner has dropped every deleted subvolume.
@@ -64,7 +67,8 @@ public enum BtrfsSubvolume {
     /// When the subvolume was created (its otime).
     public static func creationTime(_ path: String) throws -> timespec {
         var info = btrfs_util_subvolume_info()
-        try check("btrfs_util_subvolume_info", path) { btrfs_util_subvolume_info(path, 0, &info) }
+        let fd = try FileDescriptor(path, flags: O_RDONLY | O_DIRECTORY)
+        try check("btrfs_util_subvolume_info", path) { btrfs_util_subvolume_info_fd(fd.raw, 0, &info) }
         return info.otime
     }
 
