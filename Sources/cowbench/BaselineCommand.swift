@@ -16,6 +16,7 @@ struct BaselineCommand: ParsableCommand {
     @Option(help: "Warm-up instances per loop, not counted.") var warmup = 3
     @Option(name: .customLong("scratch-size"), help: "Size of each sparse scratch filesystem image.") var scratchSize = "4G"
     @Option(help: "How each process is boxed, in cowbench and the C loop alike: container or chroot.") var isolation: Isolation = .container
+    @Flag(help: "Overwrite what --out already holds.") var force = false
     @Option(help: "Directory for baseline.csv and instances.csv (default results/<date>-<host>-<id>).") var out: String?
 
     var driverList: [String] { drivers.split(separator: ",").map(String.init) }
@@ -39,8 +40,8 @@ struct BaselineCommand: ParsableCommand {
             }
             let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
             let directory = out ?? ResultWriter.defaultDirectory(runID: runID)
-            try Preflight.requireWritable(directory, flag: "--out")
-            let writer = try ResultWriter(directory: directory)
+            try ResultWriter.check(directory, force: force)
+            let writer = try ResultWriter(directory: directory, replacing: force)
             let size = ByteSize.parse(scratchSize)!
             let instancesCSV = try writer.stream("instances.csv", header: InstancesCSV.header())
             var rows: [BaselineComparison] = []

@@ -25,6 +25,7 @@ struct BenchmarkOptions: ParsableArguments {
             help: "Every k-th instance is a space probe: settled before, flushed after, run alone, and walked for the driver's usage.")
     var usageEvery = 10
     @Option(help: "Directory for the CSV files (default results/<date>-<host>-<id>).") var out: String?
+    @Flag(help: "Overwrite what --out already holds.") var force = false
 
     func validate() throws {
         if instances < 1 { throw ValidationError("--instances must be at least 1, not \(instances)") }

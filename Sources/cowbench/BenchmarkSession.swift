@@ -27,8 +27,8 @@ enum BenchmarkSession {
             }
             let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
             let out = options.out ?? ResultWriter.defaultDirectory(runID: runID)
-            try Preflight.requireWritable(out, flag: "--out")
-            let writer = try ResultWriter(directory: out)
+            try ResultWriter.check(out, force: options.force)
+            let writer = try ResultWriter(directory: out, replacing: options.force)
             let instances = try writer.stream("instances.csv", header: InstancesCSV.header())
             let rounds = configs.first?.rounds ?? 0
             Diagnostics.note("\(drivers.joined(separator: ", ")): \(options.instances) instances each, in \(rounds) round"

@@ -24,6 +24,7 @@ struct ExhaustCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Fill with 1 MiB files and delete every other one first, so data chunks hold the free space.")
     var fragmentData = true
     @Flag(help: "After the failure, delete instances, wait for the cleaner and balance, measuring each step.") var recover = false
+    @Flag(help: "Overwrite what --out already holds.") var force = false
     @Option(help: "Directory for exhaust.csv and exhaust-summary.csv (default results/<date>-<host>-<id>).") var out: String?
 
     func validate() throws {
@@ -53,8 +54,8 @@ struct ExhaustCommand: ParsableCommand {
                                        for: "the \(size) scratch filesystem exhaust fills, and the image", flag: "--state-dir")
             let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
             let directory = out ?? ResultWriter.defaultDirectory(runID: runID)
-            try Preflight.requireWritable(directory, flag: "--out")
-            let writer = try ResultWriter(directory: directory)
+            try ResultWriter.check(directory, force: force)
+            let writer = try ResultWriter(directory: directory, replacing: force)
             let samples = try writer.stream("exhaust.csv", header: ExhaustCSV.header())
             let tty = isatty(2) == 1
             let outcome = try Exhaustion(configuration: c, stateDirectory: global.stateDirectory, runID: runID,

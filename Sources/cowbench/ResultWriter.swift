@@ -8,19 +8,47 @@ import Glibc
 /// straight away, so a crash loses at most the instance in flight.
 final class ResultWriter {
     let directory: String
+    private let lock: FileDescriptor
 
-    /// Creates the output directory, failing before any run starts if the
-    /// location is not writable.
-    init(directory: String) throws {
-        self.directory = directory
+    /// The lock file a run holds in its output directory; not a result.
+    static let lockName = ".cowbench.lock"
+
+    /// Refuses, before anything is created, an output directory that would
+    /// be clobbered: `/`, or one that already holds files, unless `force`.
+    static func check(_ directory: String, force: Bool) throws {
+        let dir = Path.resolved(directory)
+        if dir == "/" { throw SetupError("--out / is the root directory; pass a directory for this run's results") }
+        try Preflight.requireWritable(dir, flag: "--out")
+        let held = ((try? FileSystem.list(dir)) ?? []).filter { $0 != lockName }
+        if !held.isEmpty && !force {
+            throw SetupError("--out \(dir) already holds \(held.prefix(3).joined(separator: ", "))\(held.count > 3 ? ", …" : ""); "
+                + "pass a new directory, or --force to overwrite what is there")
+        }
+    }
+
+    /// Creates the output directory and locks it for this run, so a second
+    /// run given the same --out fails instead of interleaving rows. With
+    /// `replacing` (--force), cowbench's own result files already there go
+    /// first, once the lock is held, so old rows never mix with new ones.
+    init(directory: String, replacing: Bool = false) throws {
+        self.directory = Path.resolved(directory)
         do {
-            try FileSystem.createDirectories(directory)
-            try FileSystem.write("", to: directory + "/.cowbench-write-test")
-            try FileSystem.unlink(directory + "/.cowbench-write-test")
+            try FileSystem.createDirectories(self.directory)
+            lock = try FileDescriptor(self.directory + "/" + Self.lockName, flags: O_RDWR | O_CREAT, mode: 0o644)
         } catch {
             throw SetupError("cannot write results to \(directory): \(error); pass --out with a writable directory")
         }
+        if flock(lock.raw, LOCK_EX | LOCK_NB) != 0 {
+            throw SetupError("another cowbench run is writing to --out \(self.directory); wait for it, or pass another directory")
+        }
+        if replacing {
+            for name in ReportData.fileNames + ["report.md", "report.html"] where FileSystem.exists(self.directory + "/" + name) {
+                try FileSystem.unlink(self.directory + "/" + name)
+            }
+        }
     }
+
+    deinit { try? FileSystem.unlink(directory + "/" + Self.lockName) }
 
     /// Creates (or truncates) `name` with `header` and returns it for appending rows.
     func stream(_ name: String, header: String) throws -> RowStream {

@@ -25,6 +25,22 @@ public enum Cleanup {
         }
     }
 
+    /// Whether `r` lies where cowbench makes things: under the state
+    /// directory, or under a `--root` directory that holds cowbench's root
+    /// marker. A journal naming anything else is not replayed at all.
+    static func isCowbenchs(_ r: Resource, state: String) -> Bool {
+        if case .loop(let device, _) = r, !device.hasPrefix("/dev/loop") { return false }
+        let p = r.path
+        guard p.hasPrefix("/"), !p.split(separator: "/").contains(".."), p != state else { return p == state }
+        if p.hasPrefix(state + "/") { return true }
+        var dir = Path.parent(p)
+        while dir != "/" && !dir.isEmpty {
+            if FileSystem.exists(dir + "/" + DriverWorkspace.rootMarker) { return true }
+            dir = Path.parent(dir)
+        }
+        return false
+    }
+
     /// Tears down every journal no running cowbench holds, including the
     /// workspaces of `instance create`. Reports each step through `report`;
     /// throws the first failure after trying everything. Safe to run twice.
@@ -40,6 +56,12 @@ public enum Cleanup {
             } catch {
                 firstError = firstError ?? error
                 report("cannot open \(path): \(error)")
+                continue
+            }
+            if let foreign = journal.resources.first(where: { !isCowbenchs($0, state: state) }) {
+                firstError = firstError ?? SetupError("\(path) names \(foreign), which is outside cowbench's directories")
+                report("refused \(path): it names \(foreign), outside \(state) and any --root cowbench made; "
+                    + "nothing of it was removed: check it and remove it by hand")
                 continue
             }
             do {

@@ -54,11 +54,29 @@ public final class LoopDevice {
         return t.isEmpty ? nil : t
     }
 
+    /// Whether `device` is bound to `backingFile`: by device and inode
+    /// (LOOP_GET_STATUS64 against stat), so any spelling of the path
+    /// matches, a symlinked state dir included; by the kernel's name for it
+    /// once the file is gone.
+    public static func isBound(_ device: String, to backingFile: String) -> Bool {
+        guard let current = currentBackingFile(of: device) else { return false }
+        var st = Glibc.stat()
+        if let file = try? FileDescriptor(backingFile, flags: O_RDONLY), fstat(file.raw, &st) == 0,
+           let fd = try? FileDescriptor(device, flags: O_RDONLY) {
+            var info = loop_info64()
+            if cb_ioctl_ptr(fd.raw, UInt(LOOP_GET_STATUS64), &info) == 0 {
+                return info.lo_device == UInt64(st.st_dev) && info.lo_inode == UInt64(st.st_ino)
+            }
+        }
+        let name = current.hasSuffix(" (deleted)") ? String(current.dropLast(" (deleted)".count)) : current
+        return name == Path.resolved(backingFile)
+    }
+
     /// Detaches `device` only if it is still bound to `backingFile`, so a
     /// device reused by someone else is never touched.
     public static func detach(_ device: String, ifBackedBy backingFile: String) throws {
         for _ in 0..<100 {
-            guard let current = currentBackingFile(of: device), current == backingFile else { return }
+            guard isBound(device, to: backingFile) else { return }
             usleep(10_000) // autoclear runs when the last opener goes away
         }
         let fd = try FileDescriptor(device, flags: O_RDONLY)

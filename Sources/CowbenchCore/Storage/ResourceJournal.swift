@@ -66,14 +66,27 @@ public final class ResourceJournal: @unchecked Sendable {
     public init(path: String) throws {
         try FileSystem.createDirectories(Path.parent(path))
         self.path = path
-        fd = try FileDescriptor(path, flags: O_WRONLY | O_CREAT | O_APPEND, mode: 0o644)
+        if FileSystem.exists(path) {
+            fd = try FileDescriptor(path, flags: O_WRONLY | O_CREAT | O_APPEND, mode: 0o644)
+            try Self.lock(fd, path)
+        } else {
+            // A new journal appears under its name only once it is locked, so
+            // a `cleanup` running meanwhile can never take it for a dead one.
+            let fresh = Path.parent(path) + "/." + Path.base(path) + ".new-\(getpid())"
+            fd = try FileDescriptor(fresh, flags: O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, mode: 0o644)
+            try Self.lock(fd, fresh)
+            try FileSystem.rename(fresh, path)
+        }
+        live = try Self.replay(path)
+    }
+
+    private static func lock(_ fd: FileDescriptor, _ path: String) throws {
         var rc: Int32
         repeat { rc = flock(fd.raw, LOCK_EX | LOCK_NB) } while rc != 0 && errno == EINTR
         if rc != 0 {
             if errno == EWOULDBLOCK { throw Busy(path: path) }
             throw SyscallError("flock", path: path)
         }
-        live = try Self.replay(path)
     }
 
     /// Resources recorded and not yet released, oldest first.
@@ -82,6 +95,12 @@ public final class ResourceJournal: @unchecked Sendable {
     public func record(_ r: Resource) throws {
         try lock.withLock {
             try append("+", r)
+            // A record under a live directory, mount or subvolume of this
+            // journal is reached through that one even if a power cut loses
+            // it; the others reach the disk now (instances never pay this).
+            if !live.contains(where: { r.path.hasPrefix($0.path + "/") }) {
+                try retrying("fdatasync", path: path) { fdatasync(fd.raw) }
+            }
             live.append(r)
         }
     }
@@ -177,7 +196,11 @@ public final class ResourceJournal: @unchecked Sendable {
 
     private static func replay(_ path: String) throws -> [Resource] {
         var live: [Resource] = []
-        for line in try FileSystem.read(path).split(separator: "\n") {
+        var text = try FileSystem.read(path)
+        // A last line without its newline was cut short (a crash, or ENOSPC
+        // mid-write): a torn path could name a parent of what was meant.
+        if let end = text.lastIndex(of: "\n") { text = String(text[...end]) } else { text = "" }
+        for line in text.split(separator: "\n") {
             let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             guard let op = f.first, let r = Resource(fields: Array(f.dropFirst())) else { continue }
             if op == "+" { live.append(r) } else if let i = live.lastIndex(of: r) { live.remove(at: i) }
