@@ -46,8 +46,13 @@ public final class DriverSession {
             image = try driver.prepare(layers)
             let sample = try driver.create(id: "sample", from: image)
             let targets = try Workload.findTargets(in: sample.rootfs)
-            try driver.destroy(sample)
             let argv = try c.workload.argv(targets)
+            let hasBinary = Workload.imageHas(argv[0], in: sample.rootfs)
+            try driver.destroy(sample)
+            guard hasBinary else {
+                throw SetupError("the image \(c.image) has no \(argv[0]), which the \(c.workload.name) workload runs; "
+                    + "use an image that ships it (busybox, a synthetic image, or an imported image with a shell)")
+            }
             let fs = try FileSystem.statfs(workspace.root)
             var env = Self.environment(c, root: workspace.root, filesystem: fs.typeName, runID: runID, version: version)
             env.rounds = c.rounds

@@ -1,4 +1,5 @@
 import CowbenchCore
+import Glibc
 
 /// What the process inside each instance does, by name, with parameters.
 public enum Workload: Sendable, Equatable, CustomStringConvertible {
@@ -86,6 +87,20 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
         }
         try walk("")
         return found
+    }
+
+    /// Whether `binary` exists in `rootfs` as the instance will see it:
+    /// symlinks are followed inside the rootfs (an absolute target means the
+    /// rootfs's own /, never the host's).
+    public static func imageHas(_ binary: String, in rootfs: String) -> Bool {
+        var path = binary
+        for _ in 0..<16 {
+            guard let st = try? FileSystem.lstat(rootfs + path) else { return false }
+            guard st.st_mode & S_IFMT == S_IFLNK else { return st.st_mode & S_IFMT == S_IFREG && st.st_mode & 0o111 != 0 }
+            guard let target = try? FileSystem.readLink(rootfs + path) else { return false }
+            path = target.hasPrefix("/") ? target : Path.parent(path) + "/" + target
+        }
+        return false
     }
 
     /// The command to run in the instance (argv[0] is the image's own binary).

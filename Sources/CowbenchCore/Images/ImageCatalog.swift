@@ -108,7 +108,25 @@ public struct ImageCatalog {
             throw SetupError("image layer directory \(d) does not exist or is not a directory")
         }
         guard !dirs.isEmpty else { throw SetupError("--image dir: needs at least one directory") }
+        for d in dirs { try refuseOverlayMetadata(in: d) }
         return dirs
+    }
+
+    /// overlayfs follows `trusted.overlay.redirect`, `metacopy` and the rest
+    /// where the btrfs and copy drivers see plain files, so the drivers
+    /// would disagree about what the image holds: only the opaque marker of
+    /// the layer format is accepted, as `image import` does.
+    private static func refuseOverlayMetadata(in layer: String) throws {
+        func walk(_ path: String) throws {
+            for name in try Xattrs.names(path: path) where name.hasPrefix("trusted.overlay.") && name != TreeCopier.opaqueXattr {
+                throw SetupError("image layer \(layer): \(path) carries \(name), which only overlayfs would follow; "
+                    + "remove it (setfattr -x \(name)), or import the image with `cowbench image import`")
+            }
+            let st = try FileSystem.lstat(path)
+            guard st.st_mode & S_IFMT == S_IFDIR else { return }
+            for child in try FileSystem.list(path) { try walk(path + "/" + child) }
+        }
+        try walk(layer)
     }
 
     private func unknown(_ spec: String) -> SetupError {

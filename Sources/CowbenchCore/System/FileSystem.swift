@@ -190,6 +190,13 @@ public enum FileSystem {
         return names.sorted()
     }
 
+    /// The target a symbolic link names, as written.
+    public static func readLink(_ path: String) throws -> String {
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = try retrying("readlink", path: path) { readlink(path, &buf, buf.count - 1) }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     public static func rename(_ from: String, _ to: String) throws {
         try retrying("rename", path: from) { Glibc.rename(from, to) }
     }

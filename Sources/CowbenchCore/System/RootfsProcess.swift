@@ -43,7 +43,7 @@ public enum RootfsProcess {
             }
         }
         if err != 0 {
-            let step = ["clone", "clone", "unshare(CLONE_NEWNS)", "chroot", "chdir", "dup2", "execve(\(argv[0]))",
+            let step = ["clone", "clone", "unshare(CLONE_NEWNS)", "chroot", "chdir", "dup2", "execve",
                         "mount(/, MS_REC | MS_PRIVATE)", "mount(MS_BIND, nodev, nosuid)", "pivot_root", "umount2(old root, MNT_DETACH)",
                         "close_range(3, ~0)", "capset (dropping every capability)", "prctl(PR_SET_NO_NEW_PRIVS)", "setsid"]
             let path = stage == CB_STAGE_EXEC.rawValue ? rootfs + argv[0] : rootfs

@@ -33,6 +33,11 @@ enum Xattrs {
         }
     }
 
+    /// The names of the extended attributes of `path` itself (not following a symlink).
+    static func names(path: String) throws -> [String] {
+        try list { llistxattr(path, $0, $1) }
+    }
+
     private static func keep(_ name: String, _ skipOverlay: Bool) -> Bool {
         !(skipOverlay && name.hasPrefix("trusted.overlay."))
     }

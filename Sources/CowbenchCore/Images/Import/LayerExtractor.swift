@@ -169,8 +169,10 @@ struct LayerExtractor {
             let fd = try FileDescriptor(at: parent.raw, name, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
                                         mode: 0o600, fullPath: dest)
             created[full] = false
+            // The apparent size counts, not the bytes stored: a 1 MB tar can
+            // hold a 10 GiB sparse file that every driver would then copy.
+            if let why = try budget.spend(bytes: UInt64(max(0, e.size)), entries: 0) { throw refuse(e.path, why) }
             try reader.readData { block, offset in
-                if let why = try budget.spend(bytes: UInt64(block.count), entries: 0) { throw refuse(e.path, why) }
                 var done = 0
                 while done < block.count {
                     let n = pwrite(fd.raw, block.baseAddress! + done, block.count - done, off_t(offset) + off_t(done))

@@ -90,6 +90,12 @@ struct OCILayout {
             }
             return m
         }
+        // Several images, not one image for several platforms: which one is
+        // meant cannot be guessed, so say which there are.
+        if manifests.count > 1 && !manifests.allSatisfy({ $0.platform != nil }) {
+            let names = manifests.map { $0.annotations?["org.opencontainers.image.ref.name"] ?? $0.digest }
+            throw ImportError("\(from) holds \(manifests.count) images; choose one with --ref: \(names.joined(separator: ", "))")
+        }
         let arch = HostInfo.ociArchitecture
         if let m = manifests.first(where: { $0.platform == nil || ($0.platform!.os == "linux" && $0.platform!.architecture == arch) }) {
             return m
