@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 struct spawn_args {
@@ -21,6 +22,9 @@ struct spawn_args {
     int isolation, stdin_fd, stdout_fd, stderr_fd;
     // Written by the child, which shares this memory (CLONE_VM), only if it fails.
     volatile int stage, err;
+    // CLOCK_MONOTONIC just before execve, written by the child: where start
+    // ends and run begins, whenever the parent happens to be scheduled.
+    volatile uint64_t exec_ns;
 };
 
 // Every capability out of every set. The bounding set goes first, so that
@@ -88,6 +92,9 @@ static int spawn_child(void *arg) {
         else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) stage = CB_STAGE_NO_NEW_PRIVS;
     }
     if (stage == CB_STAGE_NONE) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        a->exec_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
         execve(a->argv[0], a->argv, a->envp);
         stage = CB_STAGE_EXEC;
     }
@@ -97,7 +104,7 @@ static int spawn_child(void *arg) {
 }
 
 int cb_spawn_instance(const char *root, char *const argv[], char *const envp[], int isolation,
-                      int stdin_fd, int stdout_fd, int stderr_fd, pid_t *pid, int *stage) {
+                      int stdin_fd, int stdout_fd, int stderr_fd, pid_t *pid, int *stage, uint64_t *exec_ns) {
     // clone(CLONE_VM | CLONE_VFORK), as posix_spawn does: no copy of this
     // process's page tables, and this thread sleeps until the child has
     // exec'd or failed. All signals stay blocked until the child has reset
@@ -113,7 +120,7 @@ int cb_spawn_instance(const char *root, char *const argv[], char *const envp[], 
     sigset_t all, saved;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &saved);
-    struct spawn_args a = { root, argv, envp, isolation, stdin_fd, stdout_fd, stderr_fd, CB_STAGE_NONE, 0 };
+    struct spawn_args a = { root, argv, envp, isolation, stdin_fd, stdout_fd, stderr_fd, CB_STAGE_NONE, 0, 0 };
     pid_t child = clone(spawn_child, (char *)stack + stack_size, flags, &a);
     int clone_errno = errno;
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
@@ -126,5 +133,6 @@ int cb_spawn_instance(const char *root, char *const argv[], char *const envp[], 
         return a.err;
     }
     *pid = child;
+    if (exec_ns) *exec_ns = a.exec_ns;
     return 0;
 }

@@ -70,12 +70,14 @@ struct InstanceRunner: @unchecked Sendable {
         }
         t = Clock.now()
         do {
-            let pid = try RootfsProcess.start(rootfs: instance.rootfs, argv: argv, isolation: isolation,
-                                              stdin: null.raw, stdout: null.raw, stderr: null.raw)
-            out.result.start = Clock.since(t)
-            t = Clock.now()
+            // start ends when the child calls execve, by the child's own
+            // reading of the clock: whether this thread is scheduled before or
+            // after the child exits, the split stays the same.
+            let (pid, execAt) = try RootfsProcess.launch(rootfs: instance.rootfs, argv: argv, isolation: isolation,
+                                                         stdin: null.raw, stdout: null.raw, stderr: null.raw)
+            out.result.start = execAt - t
             let status = try RootfsProcess.wait(pid)
-            out.result.run = Clock.since(t)
+            out.result.run = Clock.now() - execAt
             if status != 0 {
                 out.result.error = PhaseError(phase: .run, message: "\(argv[0]) exited with status \(status)")
             }

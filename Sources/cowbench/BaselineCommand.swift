@@ -12,8 +12,8 @@ struct BaselineCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: "Comma-separated drivers.") var drivers = DriverRegistry.names.joined(separator: ",")
     @Option(help: "Image for every loop.") var image = "busybox"
-    @Option(help: "Instances per loop.") var instances = 200
-    @Option(help: "Warm-up instances per loop, not counted.") var warmup = 3
+    @Option(parsing: .unconditional, help: "Instances per loop.") var instances = 200
+    @Option(parsing: .unconditional, help: "Warm-up instances per loop, not counted.") var warmup = 3
     @Option(name: .customLong("scratch-size"), help: "Size of each sparse scratch filesystem image.") var scratchSize = "4G"
     @Option(help: "How each process is boxed, in cowbench and the C loop alike: container or chroot.") var isolation: Isolation = .container
     @Flag(help: "Overwrite what --out already holds.") var force = false
@@ -25,9 +25,7 @@ struct BaselineCommand: ParsableCommand {
         for d in driverList { try validateDriverName(d, flag: "--drivers") }
         if instances < 1 { throw ValidationError("--instances must be at least 1, not \(instances)") }
         if warmup < 0 { throw ValidationError("--warmup cannot be negative") }
-        guard ByteSize.parse(scratchSize) != nil else {
-            throw ValidationError("--scratch-size '\(scratchSize)' is not a size; write e.g. 512M or 4G")
-        }
+        _ = try parseScratchSize(scratchSize)
     }
 
     func run() throws {

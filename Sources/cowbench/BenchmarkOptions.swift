@@ -3,26 +3,28 @@ import CowbenchCore
 import CowbenchHarness
 import Foundation
 
-/// Options shared by `run` and `compare`.
+/// Options shared by `run` and `compare`. Numeric options parse
+/// .unconditional, so "--instances -1" reaches validate() and its message
+/// instead of reading -1 as a flag.
 struct BenchmarkOptions: ParsableArguments {
     @Option(help: "Image: busybox, seed-demo, synthetic[:k=v,...], dir:/layer0,/layer1, or a name from `cowbench image list`.") var image = "busybox"
     @Option(help: "Workload: \(Workload.names.joined(separator: ", ")).") var workload = "start"
-    @Option(help: "Files the write and mixed workloads create.") var files = 100
+    @Option(parsing: .unconditional, help: "Files the write and mixed workloads create.") var files = 100
     @Option(name: .customLong("file-size"), help: "Size of each file the write workload creates (default: 9 bytes).")
     var fileSize: String?
-    @Option(help: "Image files the copy-up, delete and mixed workloads touch.") var count = 4
-    @Option(help: "Measured instances per driver.") var instances = 200
-    @Option(help: "Instances per block: each driver settles after every block, and compare interleaves drivers block by block.")
+    @Option(parsing: .unconditional, help: "Image files the copy-up, delete and mixed workloads touch.") var count = 4
+    @Option(parsing: .unconditional, help: "Measured instances per driver.") var instances = 200
+    @Option(parsing: .unconditional, help: "Instances per block: each driver settles after every block, and compare interleaves drivers block by block.")
     var block = 20
     @Option(help: "Seed of the shuffled round order (default: random, printed).") var seed: UInt64?
     @Option(help: "How each instance's process is boxed: container (namespaces, pivot_root, no capabilities; the default) or chroot (escapable: only to measure what the box costs).")
     var isolation: Isolation = .container
-    @Option(help: "Instances in flight at once.") var parallel = 1
-    @Option(help: "Warm-up instances, run and not counted.") var warmup = 3
+    @Option(parsing: .unconditional, help: "Instances in flight at once.") var parallel = 1
+    @Option(parsing: .unconditional, help: "Warm-up instances, run and not counted.") var warmup = 3
     @Flag(help: "Accumulate mode: keep every instance until the end, then destroy them all.") var keep = false
-    @Option(name: .customLong("max-failures"), help: "Stop a driver's run after this many failed instances.") var maxFailures = 10
+    @Option(name: .customLong("max-failures"), parsing: .unconditional, help: "Stop a driver's run after this many failed instances.") var maxFailures = 10
     @Option(name: .customLong("usage-every"),
-            help: "Every k-th instance is a space probe: settled before, flushed after, run alone, and walked for the driver's usage.")
+            parsing: .unconditional, help: "Every k-th instance is a space probe: settled before, flushed after, run alone, and walked for the driver's usage.")
     var usageEvery = 10
     @Option(help: "Directory for the CSV files (default results/<date>-<host>-<id>).") var out: String?
     @Flag(help: "Overwrite what --out already holds.") var force = false
@@ -44,7 +46,7 @@ struct BenchmarkOptions: ParsableArguments {
         }
     }
 
-    func configuration(driver: String, placement: DriverRootOptions, seed: UInt64) throws -> RunConfiguration {
+    func configuration(driver: String, placement: Placement, seed: UInt64) throws -> RunConfiguration {
         var c = RunConfiguration(driver: driver)
         c.image = image
         c.workload = try Workload(name: workload, files: files, count: count, fileSize: fileSize.flatMap(ByteSize.parse).map(Int.init) ?? 0)

@@ -8,7 +8,7 @@ import Foundation
 /// results to the writer and the terminal table; `run` and `compare` differ
 /// only in the driver list.
 enum BenchmarkSession {
-    static func execute(drivers: [String], options: BenchmarkOptions, placement: DriverRootOptions,
+    static func execute(drivers: [String], options: BenchmarkOptions, placement: Placement,
                         global: GlobalOptions) throws {
         try stoppable(results: nil) {
             try global.beginRun()

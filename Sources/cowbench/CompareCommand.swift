@@ -6,7 +6,7 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare", abstract: "Run the same image and workload on several drivers, each on its own scratch filesystem.")
 
     @OptionGroup var global: GlobalOptions
-    @OptionGroup var placement: DriverRootOptions
+    @OptionGroup var scratch: ScratchOptions
     @OptionGroup var options: BenchmarkOptions
     @Option(help: "Comma-separated drivers to compare.") var drivers = DriverRegistry.names.joined(separator: ",")
 
@@ -15,12 +15,14 @@ struct CompareCommand: ParsableCommand {
     func validate() throws {
         for d in driverList { try validateDriverName(d, flag: "--drivers") }
         if driverList.isEmpty { throw ValidationError("--drivers names no driver") }
-        if placement.root != nil && driverList.count > 1 {
-            throw ValidationError("--root is one directory, but compare runs each driver on its own filesystem; use `run --driver` with --root")
+        let duplicates = Dictionary(grouping: driverList, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
+        if !duplicates.isEmpty {
+            throw ValidationError("--drivers names \(duplicates.joined(separator: ", ")) more than once; name each driver once")
         }
     }
 
     func run() throws {
-        try BenchmarkSession.execute(drivers: driverList, options: options, placement: placement, global: global)
+        try BenchmarkSession.execute(drivers: driverList, options: options, placement: Placement(root: nil, scratchBytes: scratch.scratchBytes),
+                                      global: global)
     }
 }

@@ -17,9 +17,9 @@ struct ExhaustCommand: ParsableCommand {
     @Option(help: "Storage driver: \(DriverRegistry.names.joined(separator: ", ")).") var driver = "btrfs"
     @Option(help: "Size of the loop-backed scratch filesystem.") var size = "512M"
     @Option(help: "Image; the default has 3,000 files of 2 KiB or less on busybox.") var image = ExhaustConfiguration().image
-    @Option(name: .customLong("max-instances"), help: "Give up after this many instances without ENOSPC.") var maxInstances = 300
-    @Option(name: .customLong("modify-files"), help: "Existing small image files each instance rewrites.") var modifyFiles = 1000
-    @Option(name: .customLong("new-files"), help: "New files each instance creates.") var newFiles = 1000
+    @Option(name: .customLong("max-instances"), parsing: .unconditional, help: "Give up after this many instances without ENOSPC.") var maxInstances = 300
+    @Option(name: .customLong("modify-files"), parsing: .unconditional, help: "Existing small image files each instance rewrites.") var modifyFiles = 1000
+    @Option(name: .customLong("new-files"), parsing: .unconditional, help: "New files each instance creates.") var newFiles = 1000
     @Option(name: .customLong("new-file-size"), help: "Size of each new file (2K or less stays inline on btrfs).") var newFileSize = "1K"
     @Flag(inversion: .prefixedNo, help: "Fill with 1 MiB files and delete every other one first, so data chunks hold the free space.")
     var fragmentData = true

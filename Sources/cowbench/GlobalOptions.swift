@@ -65,25 +65,49 @@ func validateDriverName(_ name: String, flag: String) throws {
     }
 }
 
-/// Options for choosing where a driver runs.
+/// Where a driver runs: an existing directory, or a scratch filesystem of
+/// this size that cowbench makes.
+struct Placement {
+    var root: String?
+    var scratchBytes: UInt64
+}
+
+/// The size of the scratch filesystems cowbench makes.
+struct ScratchOptions: ParsableArguments {
+    @Option(name: .customLong("scratch-size"), help: "Size of each sparse scratch filesystem image (e.g. 4G; at least 256M).")
+    var scratchSize: String = "16G"
+
+    func validate() throws { _ = try parseScratchSize(scratchSize) }
+
+    var scratchBytes: UInt64 { ByteSize.parse(scratchSize)! }
+}
+
+/// `--scratch-size`, checked: a size, and one every scratch filesystem fits in.
+func parseScratchSize(_ text: String) throws -> UInt64 {
+    guard let bytes = ByteSize.parse(text) else {
+        throw ValidationError("--scratch-size '\(text)' is not a size; write e.g. 512M, 1.5G or 4G")
+    }
+    if bytes < 256 << 20 {
+        throw ValidationError("--scratch-size \(text) is too small: mkfs.btrfs and mkfs.ext4 need at least 256M to hold their own metadata")
+    }
+    return bytes
+}
+
+/// Options for choosing where a driver runs: `--root`, or a scratch filesystem.
 struct DriverRootOptions: ParsableArguments {
     @Option(name: .customLong("root"), help: "Run on this existing directory instead of a scratch filesystem cowbench makes.")
     var rootArgument: String?
 
-    /// `--root` with symlinks resolved.
-    var root: String? { rootArgument.map(Path.resolved) }
-
-    @Option(name: .customLong("scratch-size"), help: "Size of the sparse scratch filesystem image (e.g. 4G).")
-    var scratchSize: String = "16G"
+    @OptionGroup var scratch: ScratchOptions
 
     func validate() throws {
-        guard ByteSize.parse(scratchSize) != nil else {
-            throw ValidationError("--scratch-size '\(scratchSize)' is not a size; write e.g. 512M or 4G")
-        }
         if let rootArgument, !rootArgument.hasPrefix("/") {
             throw ValidationError("--root must be an absolute path, not '\(rootArgument)'")
         }
     }
 
-    var scratchBytes: UInt64 { ByteSize.parse(scratchSize)! }
+    /// `--root` with symlinks resolved.
+    var root: String? { rootArgument.map(Path.resolved) }
+    var scratchBytes: UInt64 { scratch.scratchBytes }
+    var placement: Placement { Placement(root: root, scratchBytes: scratchBytes) }
 }

@@ -52,10 +52,20 @@ struct ImageCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            let images = ImageCatalog(stateDirectory: global.stateDirectory).list()
-            if images.isEmpty { print("no images yet in \(global.stateDirectory)/images") }
-            for r in images {
-                print("\(r.name)\t\(r.layers.count) layers\t\(r.format?.rawValue ?? "built-in")\t\(r.source)")
+            let catalog = ImageCatalog(stateDirectory: global.stateDirectory)
+            let images = catalog.list()
+            if images.isEmpty {
+                print("no images yet in \(global.stateDirectory)/images")
+                return
+            }
+            // The layer count is what drivers stack, read from the built image, not
+            // from the import record (a rootfs import records no layer digests).
+            let rows = [["NAME", "LAYERS", "FORMAT", "SOURCE"]] + images.map { r in
+                [r.name, "\((try? catalog.layerCount(r.name)) ?? r.layers.count)", r.format?.rawValue ?? "built-in", r.source]
+            }
+            let widths = (0..<3).map { c in rows.map { $0[c].count }.max()! }
+            for row in rows {
+                print((0..<3).map { row[$0].padding(widths[$0] + 1) }.joined() + " " + row[3])
             }
         }
     }

@@ -34,7 +34,9 @@ struct ReportCommand: ParsableCommand {
     /// Reads every CSV a report knows from each directory, in order.
     static func load(_ directories: [String]) throws -> ReportData {
         var data = ReportData()
-        for d in directories {
+        var seen = Set<String>()
+        // The same directory named twice (report D D, or D and D/) would repeat every claim.
+        for d in directories where seen.insert(Path.resolved(d)).inserted {
             var files: ReportData.Files = [:]
             for name in ReportData.fileNames where FileSystem.exists(d + "/" + name) { files[name] = try FileSystem.read(d + "/" + name) }
             if files.isEmpty { throw SetupError("\(d) holds none of \(ReportData.fileNames.joined(separator: ", "))") }

@@ -13,6 +13,6 @@ struct RunCommand: ParsableCommand {
     func validate() throws { try validateDriverName(driver, flag: "--driver") }
 
     func run() throws {
-        try BenchmarkSession.execute(drivers: [driver], options: options, placement: placement, global: global)
+        try BenchmarkSession.execute(drivers: [driver], options: options, placement: placement.placement, global: global)
     }
 }

@@ -3,7 +3,7 @@ public enum ByteSize {
     public static func parse(_ text: String) -> UInt64? {
         let t = text.trimmingSpaces.lowercased()
         guard let last = t.last else { return nil }
-        let units: [Character: UInt64] = ["k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40]
+        let units: [Character: UInt64] = ["k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50]
         var digits = t
         var factor: UInt64 = 1
         if let u = units[last] {
@@ -13,9 +13,15 @@ public enum ByteSize {
             factor = u
             digits.removeLast(3)
         }
-        guard let n = UInt64(digits), n > 0 else { return nil }
-        let (v, overflow) = n.multipliedReportingOverflow(by: factor)
-        return overflow ? nil : v
+        if let n = UInt64(digits) {
+            guard n > 0 else { return nil }
+            let (v, overflow) = n.multipliedReportingOverflow(by: factor)
+            return overflow ? nil : v
+        }
+        // "1.5G": a decimal with a unit, rounded to a whole byte.
+        guard factor > 1, digits.allSatisfy({ $0.isNumber || $0 == "." }), let d = Double(digits), d > 0 else { return nil }
+        let v = (d * Double(factor)).rounded()
+        return v < 1.8e19 ? UInt64(v) : nil
     }
 
     /// `1.5 MiB` style, for people.

@@ -53,7 +53,7 @@ public enum Mounts {
             let right = halves[1].split(separator: " ")
             guard left.count >= 6, right.count >= 3 else { return nil }
             return Entry(mountPoint: unescape(String(left[4])), fsType: String(right[0]),
-                         source: unescape(String(right[1])), options: String(left[5]) + "," + String(right[2]))
+                         source: unescape(String(right[1])), options: mergeOptions(String(left[5]), String(right[2])))
         }
     }
 
@@ -84,6 +84,13 @@ public enum Mounts {
 }
 
 /// Warnings go to stderr; results never do.
+/// mountinfo's per-mount options, then the superblock's, without repeats
+/// ("rw,relatime" and "rw,discard" give "rw,relatime,discard").
+func mergeOptions(_ mount: String, _ superblock: String) -> String {
+    var seen = Set<Substring>()
+    return (mount.split(separator: ",") + superblock.split(separator: ",")).filter { seen.insert($0).inserted }.joined(separator: ",")
+}
+
 public enum Diagnostics {
     /// A line of information on stderr, kept apart from results on stdout.
     public static func note(_ message: String) {

@@ -35,11 +35,21 @@ public enum RootfsProcess {
     public static func start(rootfs: String, argv: [String], environment: [String] = defaultEnvironment,
                              isolation: Isolation = .container,
                              stdin: Int32 = -1, stdout: Int32 = -1, stderr: Int32 = -1) throws -> pid_t {
+        try launch(rootfs: rootfs, argv: argv, environment: environment, isolation: isolation,
+                   stdin: stdin, stdout: stdout, stderr: stderr).pid
+    }
+
+    /// As `start`, and also when the child called execve, in CLOCK_MONOTONIC
+    /// seconds, as the child itself read the clock.
+    public static func launch(rootfs: String, argv: [String], environment: [String] = defaultEnvironment,
+                              isolation: Isolation = .container,
+                              stdin: Int32 = -1, stdout: Int32 = -1, stderr: Int32 = -1) throws -> (pid: pid_t, execAt: Double) {
         var pid: pid_t = 0
         var stage: Int32 = 0
+        var execNs: UInt64 = 0
         let err = withCStrings(argv) { cargv in
             withCStrings(environment) { cenv in
-                cb_spawn_instance(rootfs, cargv, cenv, isolation.c, stdin, stdout, stderr, &pid, &stage)
+                cb_spawn_instance(rootfs, cargv, cenv, isolation.c, stdin, stdout, stderr, &pid, &stage, &execNs)
             }
         }
         if err != 0 {
@@ -54,7 +64,7 @@ public enum RootfsProcess {
             }
             throw SyscallError(call, path: path, errno: err)
         }
-        return pid
+        return (pid, Double(execNs) / 1e9)
     }
 
     /// Waits for `pid`; returns its exit status, or 128 + signal if it was killed.

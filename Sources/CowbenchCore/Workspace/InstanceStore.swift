@@ -12,6 +12,10 @@ public final class InstanceStore {
 
     struct State: Codable {
         var root: String
+        /// The --root it was made on (nil: a scratch filesystem), and the
+        /// scratch filesystem's size, so a later create cannot silently differ.
+        var userRoot: String?
+        var scratchSize: UInt64?
         var images: [PreparedImage] = []
         var instances: [Instance] = []
     }
@@ -30,12 +34,21 @@ public final class InstanceStore {
             var state: State
             let ws: DriverWorkspace
             if let s = try load(name) {
+                if s.userRoot != root {
+                    throw SetupError("the \(name) workspace already lives \(s.userRoot.map { "on --root \($0)" } ?? "on a scratch filesystem"), "
+                        + "not \(root.map { "on --root \($0)" } ?? "on a scratch filesystem"); pass the same placement, "
+                        + "or destroy its instances first (cowbench instance destroy --all)")
+                }
+                if root == nil, let size = s.scratchSize, size != scratchSize {
+                    throw SetupError("the \(name) workspace's scratch filesystem is \(ByteSize.format(Double(size))), "
+                        + "not \(ByteSize.format(Double(scratchSize))); pass --scratch-size \(size >> 20)M, or destroy its instances first")
+                }
                 state = s
                 ws = try DriverWorkspace(reopening: type, root: s.root, journal: journal)
             } else {
                 ws = try DriverWorkspace(type, root: root, scratchDirectory: workspaces + "/" + name,
                                          scratchSize: scratchSize, journal: journal)
-                state = State(root: ws.root)
+                state = State(root: ws.root, userRoot: root, scratchSize: root == nil ? scratchSize : nil)
                 try save(name, state)
             }
             let image: PreparedImage
