@@ -77,7 +77,10 @@ static int spawn_child(void *arg) {
     if (a->isolation == CB_ISOLATION_CONTAINER) {
         stage = contain(a->root);
     } else {
-        if (a->isolation == CB_ISOLATION_CHROOT && unshare(CLONE_NEWNS) < 0) stage = CB_STAGE_UNSHARE;
+        // A session of its own, so a terminal's Ctrl-C to cowbench's process
+        // group does not also kill the instance mid-workload.
+        if (a->isolation == CB_ISOLATION_CHROOT && setsid() < 0) stage = CB_STAGE_SETSID;
+        else if (a->isolation == CB_ISOLATION_CHROOT && unshare(CLONE_NEWNS) < 0) stage = CB_STAGE_UNSHARE;
         else if (chroot(a->root) < 0) stage = CB_STAGE_CHROOT;
         else if (chdir("/") < 0) stage = CB_STAGE_CHDIR;
     }

@@ -88,3 +88,34 @@ struct NeverCrashTests {
         try refused(["instances.csv": onlyHeader, "summary.csv": summary], "but instances.csv has 0 rows")
     }
 }
+
+/// A terminal's Ctrl-C goes to the whole foreground process group. The
+/// instances' processes are in sessions of their own, so only cowbench
+/// hears it: it stops cleanly, and no instance fails with "status 130".
+@Suite(.serialized, .enabled(if: HostCheck.privilegeProblem() == nil, "needs root with CAP_SYS_ADMIN"))
+struct ProcessGroupTests {
+    @Test(arguments: ["container", "chroot"])
+    func ctrlCToTheProcessGroupReachesOnlyCowbench(_ isolation: String) throws {
+        let base = "/var/tmp/cowbench-pgrp-\(getpid())"
+        defer { try? TreeRemover.remove(base) }
+        // setsid --fork --wait runs cowbench as the leader of a process group of
+        // its own, as a shell runs a foreground job, and passes its exit status on.
+        let p = try CLI.start(["run", "--driver", "overlay", "--workload", "write", "--files", "3000", "--instances", "1000",
+                               "--warmup", "0", "--isolation", isolation, "--scratch-size", "1G",
+                               "--state-dir", base + "/state", "--out", base + "/out"], prefix: ["/usr/bin/setsid", "--fork", "--wait"])
+        var waited = 0
+        while ((try? FileSystem.read(base + "/out/instances.csv")) ?? "").split(separator: "\n").count < 3 && waited < 300 {
+            usleep(50_000)
+            waited += 1
+        }
+        let children = (try? FileSystem.read("/proc/\(p.pid)/task/\(p.pid)/children")) ?? ""
+        let leader = pid_t(children.split(separator: " ").first ?? "") ?? 0
+        #expect(leader > 0 && getpgid(leader) == leader, "cowbench leads its own process group")
+        if leader > 0 && getpgid(leader) == leader { kill(-leader, SIGINT) }
+        let r = p.finish()
+        #expect(r.status == 128 + SIGINT, "\(r.all)")
+        let rows = try FileSystem.read(base + "/out/instances.csv")
+        #expect(!rows.contains("exited with status 130"), "an instance died of the terminal's SIGINT")
+        #expect(CLI.leftovers(under: base).isEmpty)
+    }
+}
