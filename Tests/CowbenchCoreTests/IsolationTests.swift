@@ -63,28 +63,31 @@ extension KernelTests {
             return escaped
         }
 
-        @Test func everyKnownEscapeFailsInTheDefaultBox() throws {
+        func withBox(_ body: (Box) throws -> Void) throws {
             guard let box = try makeBox() else {
                 Issue.record("gcc is missing; scripts/setup.sh --tests installs it")
                 return
             }
             defer { try? TreeRemover.remove(box.base) }
-            let escaped = try escapes(box, .container)
-            #expect(escaped.isEmpty, "escaped the container box: \(escaped)")
-            #expect(try FileSystem.list(box.hostDir).isEmpty, "nothing was written on the host")
+            try body(box)
+        }
+
+        @Test func everyKnownEscapeFailsInTheDefaultBox() throws {
+            try withBox { box in
+                let escaped = try escapes(box, .container)
+                #expect(escaped.isEmpty, "escaped the container box: \(escaped)")
+                #expect(try FileSystem.list(box.hostDir).isEmpty, "nothing was written on the host")
+            }
         }
 
         @Test func theSameAttemptsEscapeABareChroot() throws {
-            guard let box = try makeBox() else {
-                Issue.record("gcc is missing; scripts/setup.sh --tests installs it")
-                return
+            try withBox { box in
+                let escaped = try escapes(box, .chroot)
+                for a in ["chroot", "mknod", "shipped-device", "mount", "kill", "inherited-fd"] {
+                    #expect(escaped.contains(a), "\(a) did not escape a bare chroot, so the test could not see it: \(escaped)")
+                }
+                #expect(FileSystem.exists(box.hostDir + "/marker-chroot"), "the chroot escape wrote on the host")
             }
-            defer { try? TreeRemover.remove(box.base) }
-            let escaped = try escapes(box, .chroot)
-            for a in ["chroot", "mknod", "shipped-device", "mount", "kill", "inherited-fd"] {
-                #expect(escaped.contains(a), "\(a) did not escape a bare chroot, so the test could not see it: \(escaped)")
-            }
-            #expect(FileSystem.exists(box.hostDir + "/marker-chroot"), "the chroot escape wrote on the host")
         }
     }
 }
