@@ -6,23 +6,33 @@ import Foundation
 public enum ExhaustReport {
     public static func render(_ o: ExhaustOutcome) -> String {
         let e = o.environment
-        var out = "\(e.driver) on a \(mib(o.failure?.sample.filesystem.totalBytes ?? 0)) \(e.filesystem) "
+        let size = o.failure?.sample.filesystem.totalBytes ?? o.fragmented?.filesystem.totalBytes ?? o.churn.map { _ in o.sizeSeen } ?? 0
+        var out = "\(e.driver) on a \(mib(size)) \(e.filesystem) "
             + "(\(o.mkfs); mount \(e.mountOptions)), kernel \(e.kernel)\n"
         if !o.reclaim.isEmpty { out += "block-group reclaim: \(o.reclaim)\n" }
         if let f = o.fragmented?.btrfs {
             out += "after fragmenting data: data \(mib(f.dataUsed))/\(mib(f.dataTotal)), unallocated \(mib(f.unallocated)), "
                 + "df avail \(mib(o.fragmented!.filesystem.availableBytes))\n"
+            out += "(the data fragmentation is staged to make the failure quick; `--like docker` fails the way a runtime does)\n"
+        }
+        if e.workload.hasPrefix("docker(") {
+            out += "stream: per container an init and a writable snapshot of the image, Docker's bookkeeping files written and "
+                + "renamed beside them, and the workload's \(e.workload.dropFirst("docker(".count).dropLast()) files; "
+                + (e.mode == "rm" ? "each removed after its workload, as docker run --rm does\n" : "kept, as a careless user's are\n")
         }
         out += "\n" + explain(o) + "\n"
         if !o.steps.isEmpty {
-            out += "\nrecovery step                       time     unallocated   metadata free        df avail  helped\n"
+            let width = max(32, (o.steps.map(\.name.count).max() ?? 0) + 1)
+            out += "\n" + "recovery step".padding(toLength: width + 3, withPad: " ", startingAt: 0)
+                + " time     unallocated   metadata free        df avail  helped\n"
             for s in o.steps {
-                out += s.name.padding(toLength: 32, withPad: " ", startingAt: 0)
+                out += s.name.padding(toLength: width, withPad: " ", startingAt: 0)
                     + String(format: "%7.2f s", s.seconds)
                     + change(s.before.btrfs?.unallocated, s.after.btrfs?.unallocated).leftPad(16)
                     + change(s.before.btrfs?.metadataFree, s.after.btrfs?.metadataFree).leftPad(16)
                     + change(s.before.filesystem.availableBytes, s.after.filesystem.availableBytes).leftPad(16)
-                    + (s.helped ? "   yes" : "   no") + (s.errno.map { " (\($0))" } ?? "")
+                    + (s.helped ? "   yes" : s.deferred ? "   not yet: the cleaner frees it, next step" : "   no")
+                    + (s.errno.map { " (\($0))" } ?? "")
                     + (s.relocated.map { $0 > 0 ? ", \($0) chunks moved" : "" } ?? "") + "\n"
             }
             out += "\n" + advice(o) + "\n"
@@ -34,6 +44,13 @@ public enum ExhaustReport {
     /// (DUP), unallocated 1 MiB, so no new metadata chunk could be made,
     /// while df still reported 66 MiB available (13% of 512 MiB)."
     public static func explain(_ o: ExhaustOutcome) -> String {
+        if let c = o.churn {
+            let back = c.spaceBackSeconds.map { String(format: "%.1f s", $0) } ?? String(format: "more than %.0f s", c.waitedSeconds)
+            return "The filesystem survived \(c.instances) containers created and removed in \(String(format: "%.1f", o.seconds)) s. "
+                + String(format: "Metadata peaked at %.1f MiB (from %.1f MiB), with at most ", Double(c.peakMetadataUsed) / 1048576,
+                         Double(c.baselineMetadataUsed) / 1048576) + "\(c.peakBacklog) "
+                + "deleted subvolumes waiting for the cleaner; the space was back \(back) after the last delete, with nothing forced."
+        }
         guard let f = o.failure else {
             return "No ENOSPC after \(o.instancesCreated) instances in \(String(format: "%.1f", o.seconds)) s: this kernel "
                 + "and filesystem kept up. That is a real outcome (kernels reclaim and reserve differently); raise "
@@ -71,7 +88,7 @@ public enum ExhaustReport {
     static func advice(_ o: ExhaustOutcome) -> String {
         let helped = o.steps.filter(\.helped).map(\.name)
         let failed = o.steps.filter { $0.error != nil }.map { "\($0.name) (\($0.errno ?? "failed"))" }
-        let idle = o.steps.filter { !$0.helped && $0.error == nil }.map(\.name)
+        let idle = o.steps.filter { !$0.helped && !$0.deferred && $0.error == nil }.map(\.name)
         var lines: [String] = []
         if !helped.isEmpty { lines.append("Helped: " + helped.joined(separator: "; ") + ".") }
         if !idle.isEmpty { lines.append("Did not help: " + idle.joined(separator: "; ") + ".") }

@@ -47,15 +47,20 @@ public final class Exhaustion {
         let began = Clock.now()
         func sample(_ live: Int) throws -> ExhaustSample {
             let fs = try FileSystem.statfs(root)
+            let btrfs = fs.type == FilesystemStats.btrfsMagic
             return ExhaustSample(instance: live, seconds: Clock.since(began), filesystem: fs,
-                                 btrfs: fs.type == FilesystemStats.btrfsMagic ? try BtrfsSpace.read(root) : nil)
+                                 btrfs: btrfs ? try BtrfsSpace.read(root) : nil,
+                                 backlog: btrfs && c.remove ? try BtrfsSubvolume.deletedCount(root) : nil)
         }
 
         let fs = try FileSystem.statfs(root)
         let mount = Mounts.table().first { $0.mountPoint == root }
+        let staged = c.like == nil && c.fragmentData && fs.type == FilesystemStats.btrfsMagic
+        let workload = c.like.map { "\($0.rawValue)(files=\(c.newFiles)x\(c.newFileSize))" }
+            ?? "exhaust(modify=\(c.modifyFiles),new=\(c.newFiles)x\(c.newFileSize))"
+        let mode = c.like != nil ? (c.remove ? "rm" : "kept") : staged ? "fragmented" : "plain"
         let env = RunEnvironment(runID: runID, host: HostInfo.hostname, kernel: HostInfo.kernelRelease, driver: c.driver,
-                                 image: c.image, workload: "exhaust(modify=\(c.modifyFiles),new=\(c.newFiles)x\(c.newFileSize))",
-                                 mode: c.fragmentData && fs.type == FilesystemStats.btrfsMagic ? "fragmented" : "plain", filesystem: fs.typeName,
+                                 image: c.image, workload: workload, mode: mode, filesystem: fs.typeName,
                                  mountOptions: mount?.options ?? "", cowbenchVersion: version)
         var outcome = ExhaustOutcome(environment: env, mkfs: (workspace.scratch?.mkfsArguments ?? []).joined(separator: " "),
                                      reclaim: Self.reclaimSettings(loopDevice: workspace.scratch?.loopDevice),
@@ -68,8 +73,13 @@ public final class Exhaustion {
         try driver.destroy(probe)
         try driver.settle()
 
+        if c.like != nil {
+            return try runLikeRuntime(driver: driver, image: image, root: root, journal: journal, env: env, outcome: outcome,
+                                      sample: sample, began: began, onSample: onSample, onOutcome: onOutcome, progress: progress)
+        }
+
         // Chunks are btrfs's; on ext4 fragmenting would only burn time.
-        if c.fragmentData && fs.type == FilesystemStats.btrfsMagic {
+        if staged {
             progress("fragmenting data: filling with 1 MiB files, then deleting every other one")
             try fragment(root: root, journal: journal)
             try driver.settle()
@@ -106,7 +116,7 @@ public final class Exhaustion {
                                           outcome.steps.append(step)
                                           try onOutcome(outcome)
                                       }, progress: progress)
-            try steps.step("delete the instances") { () -> UInt64? in
+            try steps.step("delete the instances", deferred: fs.type == FilesystemStats.btrfsMagic) { () -> UInt64? in
                 for i in live.reversed() { try driver.destroy(i) }
                 live.removeAll()
                 return nil
@@ -152,7 +162,10 @@ public final class Exhaustion {
         let headroom = max(UInt64(8 << 20), b.deviceSize / 64)
         let small = max(UInt64(4 << 20), b.deviceSize / 100)
         let canAllocate = b.unallocated >= headroom
-        let dataFull = b.dataFree < small
+        // Data counts as full only when its chunks hold (almost) nothing:
+        // with unallocated gone and free space still inside data chunks, at
+        // any filesystem size, metadata ran out, as Docker's own 1G run did.
+        let dataFull = b.dataFree < 1 << 20
         let metadataFull = b.metadataFree < small
         switch (canAllocate, dataFull, metadataFull) {
         case (false, true, true): return .both
@@ -241,7 +254,7 @@ public final class Exhaustion {
 
 /// Runs recovery steps one after another, sampling around each; once a
 /// stop is requested the remaining steps are skipped.
-private struct RecoverySteps {
+struct RecoverySteps {
     let driver: any StorageDriver
     let root: String
     let sample: () throws -> ExhaustSample
@@ -250,7 +263,7 @@ private struct RecoverySteps {
 
     /// A step that fails is recorded with its errno and the run goes on:
     /// a balance that hits ENOSPC is part of the answer.
-    func step(_ name: String, _ body: () throws -> UInt64?) throws {
+    func step(_ name: String, deferred: Bool = false, _ body: () throws -> UInt64?) throws {
         guard !StopRequest.requested else { return }
         progress("recovery: \(name)")
         let before = try sample()
@@ -260,8 +273,9 @@ private struct RecoverySteps {
             message = "\(error)"
             errno = (error as? SyscallError)?.errnoName
         }
-        let s = RecoveryStep(name: name, seconds: Clock.since(t), before: before, after: try sample(),
+        var s = RecoveryStep(name: name, seconds: Clock.since(t), before: before, after: try sample(),
                              relocated: relocated, error: message, errno: errno)
+        s.deferred = deferred
         try onStep(s)
     }
 }

@@ -17,6 +17,15 @@ public struct ExhaustConfiguration: Sendable {
     /// so half-empty data chunks hold all the unallocated space.
     public var fragmentData = true
     public var recover = false
+    /// Imitate a runtime's per-container storage operations instead of the
+    /// staged stream (`--like docker`); then `newFiles` and `newFileSize`
+    /// are the workload's files and nothing is fragmented.
+    public var like: RuntimeStream.Like?
+    /// Remove each container after its workload, as `docker run --rm` does.
+    public var remove = false
+    /// After `--rm` churn, how long to wait for btrfs to give the space back
+    /// by itself (its periodic commit wakes the cleaner every 30 s).
+    public var spaceBackWait = 60.0
 
     public init() {}
 }
@@ -28,6 +37,8 @@ public struct ExhaustSample: Sendable {
     public var seconds: Double
     public var filesystem: FilesystemStats
     public var btrfs: BtrfsSpace?
+    /// Deleted subvolumes waiting for btrfs's cleaner (btrfs only).
+    public var backlog: Int?
 }
 
 /// Which resource ran out.
@@ -67,6 +78,10 @@ public struct RecoveryStep: Sendable {
     public var error: String?
     public var errno: String?
 
+    /// The step's effect lands later, in the next step: deleting subvolumes
+    /// only hands them to btrfs's cleaner, so "no" would be judged too soon.
+    public var deferred = false
+
     /// Whether the step gave back at least 1 MiB of unallocated space,
     /// free metadata or df-available space.
     public var helped: Bool {
@@ -93,4 +108,22 @@ public struct ExhaustOutcome: Sendable {
     public var steps: [RecoveryStep] = []
     /// After recovery, whether a new instance could be created and written.
     public var usableAgain: Bool?
+    /// `--rm` churn that survived: what it peaked at, and how long after the
+    /// last delete the space came back without any help.
+    public var churn: ChurnOutcome?
+    /// The filesystem's size, from the last sample.
+    public var sizeSeen: UInt64 = 0
+}
+
+/// What a run of containers that were each removed did to the filesystem.
+public struct ChurnOutcome: Sendable {
+    public var instances: Int
+    public var peakMetadataUsed: UInt64
+    public var peakBacklog: Int
+    /// Metadata used before the first container, for comparison.
+    public var baselineMetadataUsed: UInt64
+    /// From the last delete until the backlog was empty and metadata back
+    /// within 1 MiB of the baseline; nil if that took longer than the wait.
+    public var spaceBackSeconds: Double?
+    public var waitedSeconds: Double
 }

@@ -16,11 +16,14 @@ struct ExhaustCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: "Storage driver: \(DriverRegistry.names.joined(separator: ", ")).") var driver = "btrfs"
     @Option(help: "Size of the loop-backed scratch filesystem.") var size = "512M"
-    @Option(help: "Image; the default has 3,000 files of 2 KiB or less on busybox.") var image = ExhaustConfiguration().image
-    @Option(name: .customLong("max-instances"), parsing: .unconditional, help: "Give up after this many instances without ENOSPC.") var maxInstances = 300
+    @Option(help: "Image; the default has 3,000 files of 2 KiB or less on busybox (busybox itself with --like).") var image: String?
+    @Option(name: .customLong("max-instances"), parsing: .unconditional, help: "Give up after this many instances without ENOSPC (default 300; 2000 with --like; the containers to churn with --rm, default 1000).") var maxInstances: Int?
     @Option(name: .customLong("modify-files"), parsing: .unconditional, help: "Existing small image files each instance rewrites.") var modifyFiles = 1000
-    @Option(name: .customLong("new-files"), parsing: .unconditional, help: "New files each instance creates.") var newFiles = 1000
-    @Option(name: .customLong("new-file-size"), help: "Size of each new file (2K or less stays inline on btrfs).") var newFileSize = "1K"
+    @Option(name: .customLong("new-files"), parsing: .unconditional, help: "New files each instance creates (default 1000; 500 with --like, the workload).") var newFiles: Int?
+    @Option(name: .customLong("new-file-size"), help: "Size of each new file (2K or less stays inline on btrfs; default 1K, 16 bytes with --like).")
+    var newFileSize: String?
+    @Option(help: "Imitate a container runtime's storage operations per container: docker.") var like: RuntimeStream.Like?
+    @Flag(name: .customLong("rm"), help: "With --like: remove each container after its workload, as docker run --rm does.") var remove = false
     @Flag(inversion: .prefixedNo, help: "Fill with 1 MiB files and delete every other one first, so data chunks hold the free space.")
     var fragmentData = true
     @Flag(help: "After the failure, delete instances, wait for the cleaner and balance, measuring each step.") var recover = false
@@ -31,24 +34,30 @@ struct ExhaustCommand: ParsableCommand {
         try validateDriverName(driver, flag: "--driver")
         guard let bytes = ByteSize.parse(size) else { throw ValidationError("--size '\(size)' is not a size; write e.g. 512M or 1G") }
         if bytes < 128 << 20 { throw ValidationError("--size must be at least 128M: mkfs.btrfs needs room for its own chunks") }
-        if maxInstances < 1 { throw ValidationError("--max-instances must be at least 1, not \(maxInstances)") }
-        if modifyFiles < 0 || newFiles < 0 { throw ValidationError("--modify-files and --new-files cannot be negative") }
-        guard ByteSize.parse(newFileSize) != nil else { throw ValidationError("--new-file-size '\(newFileSize)' is not a size") }
+        if let maxInstances, maxInstances < 1 { throw ValidationError("--max-instances must be at least 1, not \(maxInstances)") }
+        if modifyFiles < 0 || (newFiles ?? 0) < 0 { throw ValidationError("--modify-files and --new-files cannot be negative") }
+        if let newFileSize, ByteSize.parse(newFileSize) == nil { throw ValidationError("--new-file-size '\(newFileSize)' is not a size") }
+        if remove && like == nil { throw ValidationError("--rm removes runtime containers; use it with --like docker") }
     }
 
     func run() throws {
         try stoppable(results: nil) {
             try global.beginRun()
+            // --like imitates a runtime on the image it would run (busybox), with
+            // the runtime's own defaults; the staged stream keeps its own.
+            let image = self.image ?? (like != nil ? "busybox" : ExhaustConfiguration().image)
             try Preflight.requireDriver(driver, root: nil, layers: try ImageCatalog(stateDirectory: global.stateDirectory).layerCount(image))
             var c = ExhaustConfiguration()
             c.driver = driver
             c.size = ByteSize.parse(size)!
             c.image = image
-            c.maxInstances = maxInstances
-            c.modifyFiles = modifyFiles
-            c.newFiles = newFiles
-            c.newFileSize = Int(ByteSize.parse(newFileSize)!)
-            c.fragmentData = fragmentData
+            c.like = like
+            c.remove = remove
+            c.maxInstances = maxInstances ?? (like == nil ? 300 : remove ? 1000 : 2000)
+            c.modifyFiles = like == nil ? modifyFiles : 0
+            c.newFiles = newFiles ?? (like == nil ? 1000 : 500)
+            c.newFileSize = Int(newFileSize.flatMap(ByteSize.parse) ?? (like == nil ? 1024 : 16))
+            c.fragmentData = like == nil && fragmentData
             c.recover = recover
             try Preflight.requireSpace(global.stateDirectory, bytes: c.size + StateSpace.perScratch,
                                        for: "the \(size) scratch filesystem exhaust fills, and the image", flag: "--state-dir")
@@ -71,3 +80,5 @@ struct ExhaustCommand: ParsableCommand {
         }
     }
 }
+
+extension RuntimeStream.Like: ExpressibleByArgument {}

@@ -66,5 +66,61 @@ struct ExhaustionKernelTests {
         #expect(Exhaustion.classify(sample(unallocated: 1 << 20, dataFree: 0, metaFree: 50 << 20)) == .data)
         #expect(Exhaustion.classify(sample(unallocated: 1 << 20, dataFree: 0, metaFree: 0)) == .both)
         #expect(Exhaustion.classify(sample(unallocated: 200 << 20, dataFree: 50 << 20, metaFree: 50 << 20)) == .unclear)
+        // The 1G --no-fragment-data failure once called "both": 7 MiB still free
+        // inside data chunks while unallocated was gone is metadata exhaustion.
+        #expect(Exhaustion.classify(sample(unallocated: 1 << 20, dataFree: 7 << 20, metaFree: 2 << 20)) == .metadata)
+    }
+
+    func likeDocker(size: UInt64, remove: Bool, maxInstances: Int, recover: Bool = false) throws -> (ExhaustOutcome, [ExhaustSample]) {
+        let state = "/var/tmp/cowbench-dtest-\(getpid())"
+        defer { try? TreeRemover.remove(state) }
+        var c = ExhaustConfiguration()
+        c.like = .docker
+        c.image = "busybox"
+        c.size = size
+        c.remove = remove
+        c.recover = recover
+        c.maxInstances = maxInstances
+        c.modifyFiles = 0
+        c.newFiles = 500
+        c.newFileSize = 16
+        c.fragmentData = false
+        c.spaceBackWait = 0
+        var samples: [ExhaustSample] = []
+        let outcome = try Exhaustion(configuration: c, stateDirectory: state, runID: "d", version: "test")
+            .run(onSample: { s, _ in samples.append(s) })
+        #expect(Mounts.mounts(under: state).isEmpty)
+        #expect(try FileSystem.list(state + "/runs").isEmpty)
+        return (outcome, samples)
+    }
+
+    /// Kept containers made as Docker makes them fill metadata while the
+    /// data chunk the first ones allocated stays mostly empty, so df still
+    /// shows space; recovery goes in the order people take it.
+    @Test func dockerLikeContainersExhaustMetadataWithDataChunksStillFree() throws {
+        let (o, samples) = try likeDocker(size: 192 << 20, remove: false, maxInstances: 2000, recover: true)
+        let f = try #require(o.failure, "no ENOSPC in 2000 containers on 192M")
+        #expect(f.classification == .metadata, "\(f.message)")
+        let b = try #require(f.sample.btrfs)
+        #expect(b.unallocated < 8 << 20)
+        #expect(b.dataFree > 8 << 20, "data chunks still hold free space: \(b.dataFree >> 20) MiB")
+        #expect(f.sample.filesystem.availableBytes > 8 << 20, "df still shows space")
+        #expect(f.instance > 50, "each container costs a few hundred KiB of metadata, not megabytes: failed at \(f.instance)")
+        #expect(samples.count >= f.instance)
+        #expect(o.steps.map(\.name) == ["delete the kept containers (docker container prune)", "commit and wait for the cleaner",
+                                        "balance -musage=50"])
+        #expect(o.steps[0].deferred && !o.steps[0].helped, "deleting hands the work to the cleaner, judged in the next step")
+        #expect(o.steps[1].helped, "the cleaner gave the metadata back")
+        #expect(o.usableAgain == true)
+    }
+
+    /// With --rm the filesystem survives, and the cleaner's backlog shows.
+    @Test func dockerLikeChurnSurvivesWithABacklog() throws {
+        let (o, samples) = try likeDocker(size: 256 << 20, remove: true, maxInstances: 40)
+        #expect(o.failure == nil)
+        let churn = try #require(o.churn)
+        #expect(churn.instances == 40 && churn.peakBacklog > 0, "deleted subvolumes waited for the cleaner")
+        #expect(churn.peakMetadataUsed > churn.baselineMetadataUsed)
+        #expect(samples.allSatisfy { $0.backlog != nil })
     }
 }

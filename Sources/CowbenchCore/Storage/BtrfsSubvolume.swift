@@ -64,6 +64,17 @@ public enum BtrfsSubvolume {
         }
     }
 
+    /// How many deleted subvolumes wait for the cleaner: the backlog that
+    /// churn builds and that holds metadata until the cleaner drops it.
+    public static func deletedCount(_ path: String) throws -> Int {
+        let fd = try FileDescriptor(path, flags: O_RDONLY | O_DIRECTORY)
+        var ids: UnsafeMutablePointer<UInt64>?
+        var count = 0
+        try check("btrfs_util_deleted_subvolumes", path) { btrfs_util_deleted_subvolumes_fd(fd.raw, &ids, &count) }
+        free(ids)
+        return count
+    }
+
     /// When the subvolume was created (its otime).
     public static func creationTime(_ path: String) throws -> timespec {
         var info = btrfs_util_subvolume_info()
