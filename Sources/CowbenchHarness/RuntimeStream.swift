@@ -10,7 +10,8 @@ import Glibc
 /// placeholder files; a writable snapshot; the runtime's own bookkeeping
 /// files beside them on the same filesystem, each written to a temporary
 /// name and renamed into place as Docker's AtomicWriteFile does (its first
-/// ENOSPC was such a rename); then the workload's small files.
+/// ENOSPC was such a rename), at create and at start; the workload's small
+/// files; and the config written once more at exit.
 public enum RuntimeStream {
     /// The runtimes cowbench can imitate.
     public enum Like: String, Sendable, CaseIterable {
@@ -28,13 +29,25 @@ public enum RuntimeStream {
     static let initFiles = ["/.dockerenv", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"]
     static let initDirectories = ["/dev", "/dev/pts", "/dev/shm", "/proc", "/sys", "/etc"]
 
-    /// Docker's per-container files, with sizes like a busybox container's.
-    /// config.v2.json is over btrfs's 2 KiB inline limit, so it takes data
-    /// space (Docker's containers each added about 4 KiB of data).
-    static let bookkeepingFiles: [(String, Int)] = [
-        ("config.v2.json", 3300), ("hostconfig.json", 1550), ("hostname", 13), ("hosts", 174),
+    /// Docker's per-container files, with sizes like a busybox container's,
+    /// in the order its lifecycle writes them: on create, on start, and
+    /// config.v2.json once more on exit (each write replaces the file by a
+    /// rename). config.v2.json is over btrfs's 2 KiB inline limit, so every
+    /// write of it takes new data extents and frees the old ones.
+    static let onCreate: [(String, Int)] = [("config.v2.json", 3300), ("hostconfig.json", 1550)]
+    static let onStart: [(String, Int)] = [
+        ("config.v2.json", 3400), ("hostconfig.json", 1550), ("hostname", 13), ("hosts", 174),
         ("resolv.conf", 96), ("resolv.conf.hash", 71),
     ]
+    static let onExit: [(String, Int)] = [("config.v2.json", 3450)]
+
+    static func writeAtomically(_ files: [(String, Int)], in dir: String) throws {
+        for (name, size) in files {
+            let body = [UInt8](repeating: 0x7b, count: size)
+            try FileSystem.write(body, to: dir + "/." + name + ".tmp")
+            try FileSystem.rename(dir + "/." + name + ".tmp", dir + "/" + name)
+        }
+    }
 
     /// Creates one container the way the runtime does. On ENOSPC the error
     /// is thrown with what it hit, and `partial` holds what already exists,
@@ -50,11 +63,8 @@ public enum RuntimeStream {
         let writable = try driver.create(id: "c\(n)", from: image)
         partial?.writable = writable
         try FileSystem.createDirectories(dir)
-        for (name, size) in bookkeepingFiles {
-            let body = [UInt8](repeating: 0x7b, count: size)
-            try FileSystem.write(body, to: dir + "/." + name + ".tmp")
-            try FileSystem.rename(dir + "/." + name + ".tmp", dir + "/" + name)
-        }
+        try writeAtomically(onCreate, in: dir)
+        try writeAtomically(onStart, in: dir)
         try FileSystem.write("", to: dir + "/c\(n)-json.log")
         let data = writable.rootfs + "/data"
         try FileSystem.createDirectories(data)
@@ -63,6 +73,7 @@ public enum RuntimeStream {
             let fd = try FileDescriptor(data + "/f\(i)", flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
             try FileSystem.writeAll(body, to: fd)
         }
+        try writeAtomically(onExit, in: dir)
     }
 
     /// Removes one container as `docker rm` does: both snapshots and the
