@@ -37,14 +37,20 @@ enum BenchmarkSession {
             let progress = Harness.Progress(status: { ProgressBar.status($0) }, instances: { bar.update($0, $1) })
             let harness = Harness(configurations: configs, stateDirectory: global.stateDirectory, runID: runID,
                                   version: CowbenchVersion.string)
-            let summaries = try harness.run(progress: progress, afterRound: { all in
-                // A driver with no measured instance has no summary to write.
-                let sofar = all.filter { $0.instances + $0.failures > 0 }
-                guard !sofar.isEmpty else { return }
-                try writer.write("summary.csv", SummaryCSV.render(sofar))
-                try writer.write("rounds.csv", RoundsCSV.render(sofar))
-            }) { result, env in
-                try instances.append(InstancesCSV.row(result, env))
+            let summaries: [RunSummary]
+            do {
+                summaries = try harness.run(progress: progress, afterRound: { all in
+                    // A driver with no measured instance has no summary to write.
+                    let sofar = all.filter { $0.instances + $0.failures > 0 }
+                    guard !sofar.isEmpty else { return }
+                    try writer.write("summary.csv", SummaryCSV.render(sofar))
+                    try writer.write("rounds.csv", RoundsCSV.render(sofar))
+                }) { result, env in
+                    try instances.append(InstancesCSV.row(result, env))
+                }
+            } catch {
+                writer.discardIfEmpty()
+                throw error
             }
             print(TerminalTable.render(summaries), terminator: "")
             try ReportCommand.writeAlongside(writer.directory)

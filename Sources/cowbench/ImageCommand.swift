@@ -29,12 +29,14 @@ struct ImageCommand: ParsableCommand {
                 let source = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
                 var importer = ImageImporter(source: source, reference: ref)
                 importer.limits.maxBytes = ByteSize.parse(maxSize)!
+                importer.progress = { ProgressBar.status("import: " + $0) }
                 // A journal of its own, so an import cut short can be cleaned up.
                 let journal = try ResourceJournal(path: "\(global.stateDirectory)/runs/image-\(getpid()).journal")
                 defer { _ = try? journal.teardown() }
                 let catalog = ImageCatalog(stateDirectory: global.stateDirectory, journal: journal)
                 let chosen = name ?? Self.defaultName(source)
                 let layers = try catalog.importImage(importer, name: chosen)
+                ProgressBar.clearStatus()
                 print("imported \(chosen): \(layers.layers.count) layer\(layers.layers.count == 1 ? "" : "s"); use --image \(chosen)")
             }
         }

@@ -9,6 +9,8 @@ import Glibc
 final class ResultWriter {
     let directory: String
     private let lock: FileDescriptor
+    private var streams: [(String, RowStream)] = []
+    private let createdDirectory: Bool
 
     /// The lock file a run holds in its output directory; not a result.
     static let lockName = ".cowbench.lock"
@@ -32,6 +34,7 @@ final class ResultWriter {
     /// first, once the lock is held, so old rows never mix with new ones.
     init(directory: String, replacing: Bool = false) throws {
         self.directory = Path.resolved(directory)
+        createdDirectory = !FileSystem.exists(self.directory)
         do {
             try FileSystem.createDirectories(self.directory)
             lock = try FileDescriptor(self.directory + "/" + Self.lockName, flags: O_RDWR | O_CREAT, mode: 0o644)
@@ -54,8 +57,18 @@ final class ResultWriter {
     func stream(_ name: String, header: String) throws -> RowStream {
         let fd = try FileDescriptor(directory + "/" + name, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
         let stream = RowStream(fd: fd)
-        try stream.append(header)
+        try FileSystem.writeAll(Array(header.utf8), to: fd)
+        streams.append((name, stream))
         return stream
+    }
+
+    /// A run refused before its first row leaves no header-only files, and
+    /// no directory it made itself.
+    func discardIfEmpty() {
+        guard streams.allSatisfy({ $0.1.appended == 0 }) else { return }
+        for (name, _) in streams { try? FileSystem.unlink(directory + "/" + name) }
+        try? FileSystem.unlink(directory + "/" + Self.lockName)
+        if createdDirectory { _ = rmdir(directory) }
     }
 
     func write(_ name: String, _ contents: String) throws { try FileSystem.write(contents, to: directory + "/" + name) }
@@ -71,8 +84,13 @@ final class ResultWriter {
 /// One CSV file being written a row at a time.
 final class RowStream {
     private let fd: FileDescriptor
+    /// Rows appended after the header.
+    private(set) var appended = 0
     init(fd: FileDescriptor) { self.fd = fd }
-    func append(_ rows: String) throws { try FileSystem.writeAll(Array(rows.utf8), to: fd) }
+    func append(_ rows: String) throws {
+        try FileSystem.writeAll(Array(rows.utf8), to: fd)
+        appended += 1
+    }
 }
 
 /// A one-line progress bar on stderr, only when stderr is a terminal.
@@ -84,6 +102,12 @@ struct ProgressBar: Sendable {
     static func status(_ line: String) {
         guard isatty(2) == 1 else { return }
         FileHandle.standardError.write(Data("\r\u{1b}[K\(line)".utf8))
+    }
+
+    /// Erases the status line, before results are printed.
+    static func clearStatus() {
+        guard isatty(2) == 1 else { return }
+        FileHandle.standardError.write(Data("\r\u{1b}[K".utf8))
     }
 
     func update(_ done: Int, _ total: Int) {

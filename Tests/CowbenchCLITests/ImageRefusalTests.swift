@@ -58,6 +58,7 @@ struct ImageRefusalTests {
         #expect(r.status != 0, "\(r.all)")
         #expect(r.stderr.contains("the image seed-demo has no /bin/true, which the start workload runs"), "\(r.stderr)")
         #expect(!r.all.contains("failures"), "no instance ran to failure")
+        #expect(!FileSystem.exists(Self.base + "/out"), "a run refused before its first row leaves no --out behind")
         #expect(CLI.leftovers(under: state).isEmpty)
     }
 }

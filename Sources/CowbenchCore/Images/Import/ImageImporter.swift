@@ -18,6 +18,10 @@ public struct ImageImporter {
     public var reference: String?
     public var limits = ImportLimits()
 
+    /// Hears a line per step (reading the archive, each layer), for a
+    /// progress line on a terminal.
+    public var progress: (@Sendable (String) -> Void)?
+
     public init(source: String, reference: String? = nil) {
         self.source = source
         self.reference = reference
@@ -35,6 +39,7 @@ public struct ImageImporter {
             return (.directory, [])
         }
         guard FileSystem.exists(source) else { throw ImportError("\(source) does not exist") }
+        progress?("reading \(source)")
         let names = Set(try ArchiveReader.names(source).map { $0.hasPrefix("./") ? String($0.dropFirst(2)) : $0 })
         if names.contains("oci-layout") || names.contains("manifest.json") {
             try FileSystem.mkdir(scratch)
@@ -52,6 +57,7 @@ public struct ImageImporter {
     private func fromOCI(_ dir: String, _ layers: String, _ budget: ImportBudget) throws -> [String] {
         let blobs = try OCILayout(directory: dir).layers(reference: reference)
         for (i, blob) in blobs.enumerated() {
+            progress?("unpacking layer \(i + 1) of \(blobs.count) (\(blob.digest.prefix(19)))")
             try FileSystem.mkdir(layers + "/\(i)")
             var x = try LayerExtractor(layer: "layer \(i) (\(blob.digest))", into: layers + "/\(i)", whiteouts: true, budget: budget)
             try x.extract(blob.path)
@@ -82,6 +88,7 @@ public struct ImageImporter {
         }
         var digests: [String] = []
         for (i, name) in entry.Layers.enumerated() {
+            progress?("unpacking layer \(i + 1) of \(entry.Layers.count)")
             let path = try inside(dir, name, what: "layer \(i)")
             _ = try BlobDigest.parse(diffIDs[i], what: "layer \(i) diff_id")
             let actual = try BlobDigest.ofDecompressed(path)
