@@ -37,9 +37,12 @@ struct ClobberTests {
         let out = Self.base + "/shared"
         let first = try CLI.start(["run", "--driver", "overlay", "--instances", "100000", "--warmup", "0", "--scratch-size", "1G",
                                    "--state-dir", state, "--out", out])
+        // Wait for a first row: a run stopped before it leaves no files.
         var waited = 0
-        while !FileSystem.exists(out + "/instances.csv") && waited < 200 { usleep(50_000); waited += 1 }
-        usleep(300_000)
+        while ((try? FileSystem.read(out + "/instances.csv")) ?? "").split(separator: "\n").count < 2 && waited < 300 {
+            usleep(50_000)
+            waited += 1
+        }
         let second = try run(out, ["--force"])
         kill(first.pid, SIGINT)
         let r = first.finish()
