@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <sys/xattr.h>
 #include <limits.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>

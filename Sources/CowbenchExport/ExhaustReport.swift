@@ -6,7 +6,7 @@ import Foundation
 public enum ExhaustReport {
     public static func render(_ o: ExhaustOutcome) -> String {
         let e = o.environment
-        let size = o.failure?.sample.filesystem.totalBytes ?? o.fragmented?.filesystem.totalBytes ?? o.churn.map { _ in o.sizeSeen } ?? 0
+        let size = o.failure?.sample.filesystem.totalBytes ?? o.fragmented?.filesystem.totalBytes ?? o.sizeSeen
         var out = "\(e.driver) on a \(mib(size)) \(e.filesystem) "
             + "(\(o.mkfs); mount \(e.mountOptions)), kernel \(e.kernel)\n"
         if !o.reclaim.isEmpty { out += "block-group reclaim: \(o.reclaim)\n" }

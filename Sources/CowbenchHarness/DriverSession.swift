@@ -14,7 +14,6 @@ public final class DriverSession {
     public let configuration: RunConfiguration
     public let environment: RunEnvironment
     public private(set) var summary: RunSummary
-    private let journal: ResourceJournal
     private let workspace: DriverWorkspace
     private let driver: any StorageDriver
     private let image: PreparedImage
@@ -32,7 +31,7 @@ public final class DriverSession {
         configuration = c
         self.stateDirectory = stateDirectory
         let type = try DriverRegistry.driver(named: c.driver)
-        journal = try ResourceJournal(path: "\(stateDirectory)/runs/\(runID)-\(c.driver).journal")
+        let journal = try ResourceJournal(path: "\(stateDirectory)/runs/\(runID)-\(c.driver).journal")
         do {
             workspace = try DriverWorkspace(type, root: c.root, scratchDirectory: "\(stateDirectory)/scratch/\(runID)-\(c.driver)",
                                             scratchSize: c.scratchSize, journal: journal)
@@ -54,9 +53,7 @@ public final class DriverSession {
                     + "use an image that ships it (busybox, a synthetic image, or an imported image with a shell)")
             }
             let fs = try FileSystem.statfs(workspace.root)
-            var env = Self.environment(c, root: workspace.root, filesystem: fs.typeName, runID: runID, version: version)
-            env.rounds = c.rounds
-            environment = env
+            environment = Self.environment(c, root: workspace.root, filesystem: fs.typeName, runID: runID, version: version)
             runner = try InstanceRunner(driver: driver, image: image, argv: argv, root: workspace.root,
                                         btrfs: fs.type == FilesystemStats.btrfsMagic, isolation: c.isolation)
             for w in 0..<c.warmup where !StopRequest.requested {
@@ -120,7 +117,6 @@ public final class DriverSession {
                     if result.error == nil && !probe { totals.append(result.total) }
                     measuring += out.measuringSeconds
                     if let k = out.kept { kept.append(k) }
-                    result.round = round
                     do { try onResult(result, env) } catch { sinkError = sinkError ?? error }
                     measured += 1
                     progress?(measured)
@@ -198,6 +194,7 @@ public final class DriverSession {
         var e = RunEnvironment(runID: runID, host: HostInfo.hostname, kernel: HostInfo.kernelRelease, driver: c.driver,
                                image: c.image, workload: c.workload.description, mode: c.mode, filesystem: filesystem,
                                mountOptions: mount?.options ?? "", cowbenchVersion: version)
+        e.rounds = c.rounds
         e.block = c.block
         e.seed = c.seed
         e.parallel = c.parallel

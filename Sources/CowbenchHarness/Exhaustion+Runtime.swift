@@ -5,7 +5,7 @@ extension Exhaustion {
     /// The `--like docker` stream: containers made as the runtime makes
     /// them, kept until ENOSPC, or (`--rm`) each removed after its workload
     /// for `maxInstances`, watching the cleaner's backlog.
-    func runLikeRuntime(driver: any StorageDriver, image: PreparedImage, root: String, journal: ResourceJournal,
+    func runLikeRuntime(driver: any StorageDriver, image: PreparedImage, root: String,
                         env: RunEnvironment, outcome start: ExhaustOutcome, sample: @escaping (Int) throws -> ExhaustSample, began: Double,
                         onSample: (ExhaustSample, RunEnvironment) throws -> Void,
                         onOutcome: @escaping (ExhaustOutcome) throws -> Void,
@@ -22,7 +22,7 @@ extension Exhaustion {
             var partial: RuntimeStream.Container?
             do {
                 try RuntimeStream.create(n, driver: driver, image: image, root: root, files: c.newFiles, fileSize: c.newFileSize,
-                                         journal: journal, partial: &partial)
+                                         partial: &partial)
                 if c.remove {
                     try RuntimeStream.remove(partial!, driver: driver)
                     lastDelete = Clock.now()
@@ -79,7 +79,7 @@ extension Exhaustion {
             var proof: RuntimeStream.Container?
             do {
                 try RuntimeStream.create(0, driver: driver, image: image, root: root, files: c.newFiles, fileSize: c.newFileSize,
-                                         journal: journal, partial: &proof)
+                                         partial: &proof)
                 outcome.usableAgain = true
             } catch {
                 Diagnostics.warn("the filesystem is still not usable after recovery: \(error)")

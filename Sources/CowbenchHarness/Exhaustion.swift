@@ -74,7 +74,7 @@ public final class Exhaustion {
         try driver.settle()
 
         if c.like != nil {
-            return try runLikeRuntime(driver: driver, image: image, root: root, journal: journal, env: env, outcome: outcome,
+            return try runLikeRuntime(driver: driver, image: image, root: root, env: env, outcome: outcome,
                                       sample: sample, began: began, onSample: onSample, onOutcome: onOutcome, progress: progress)
         }
 

@@ -3,8 +3,9 @@ import Foundation
 import Glibc
 
 /// Starts many short-lived instances and measures each phase: create the
-/// rootfs, start the image's own process in it (clone, unshare, chroot,
-/// exec), run the workload to its exit, destroy the rootfs.
+/// rootfs, start the image's own process in its box (clone into new
+/// namespaces, pivot_root, exec), run the workload to its exit, destroy the
+/// rootfs.
 ///
 /// With one configuration it is a plain run; with several it interleaves
 /// them: every round runs one block of each driver, in an order shuffled

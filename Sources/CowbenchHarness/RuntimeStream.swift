@@ -53,8 +53,7 @@ public enum RuntimeStream {
     /// is thrown with what it hit, and `partial` holds what already exists,
     /// so the caller can keep or remove it.
     public static func create(_ n: Int, driver: any StorageDriver, image: PreparedImage, root: String,
-                              files: Int, fileSize: Int, journal: ResourceJournal,
-                              partial: inout Container?) throws {
+                              files: Int, fileSize: Int, partial: inout Container?) throws {
         let initLayer = try driver.create(id: "c\(n)-init", from: image)
         let dir = root + "/containers/c\(n)"
         partial = Container(initLayer: initLayer, writable: nil, bookkeeping: dir)

@@ -32,8 +32,8 @@ struct cbr_config {
     int isolation;
 };
 
-/// Per-iteration nanoseconds: create, start+run (clone(CLONE_VM|CLONE_VFORK),
-/// unshare(CLONE_NEWNS), chroot, chdir, execve, waitpid), destroy.
+/// Per-iteration nanoseconds: create, start+run (CShim's cb_spawn_instance in
+/// the configured box, then waitpid), destroy.
 struct cbr_sample {
     uint64_t create_ns;
     uint64_t start_run_ns;

@@ -31,8 +31,8 @@ public enum Cleanup {
     static func isCowbenchs(_ r: Resource, state: String) -> Bool {
         if case .loop(let device, _) = r, !device.hasPrefix("/dev/loop") { return false }
         let p = r.path
-        guard p.hasPrefix("/"), !p.split(separator: "/").contains(".."), p != state else { return p == state }
-        if p.hasPrefix(state + "/") { return true }
+        guard p.hasPrefix("/"), !p.split(separator: "/").contains("..") else { return false }
+        if p == state || p.hasPrefix(state + "/") { return true }
         var dir = Path.parent(p)
         while dir != "/" && !dir.isEmpty {
             if FileSystem.exists(dir + "/" + DriverWorkspace.rootMarker) { return true }

@@ -235,6 +235,13 @@ public enum Path {
     /// exist yet. cowbench records and compares only resolved paths, so a
     /// `/var/lib` that is a symlink to another filesystem still matches the
     /// mount table and the loop devices' backing files.
+    /// `path` itself if it exists, else its nearest existing ancestor.
+    public static func nearestExisting(_ path: String) -> String {
+        var p = path
+        while !FileSystem.exists(p) && p != "/" && !p.isEmpty { p = parent(p) }
+        return p.isEmpty ? "/" : p
+    }
+
     public static func resolved(_ path: String) -> String {
         var head = path, tail: [String] = []
         while true {

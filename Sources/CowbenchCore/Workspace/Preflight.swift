@@ -6,8 +6,7 @@ public enum Preflight {
     /// `path` (or the nearest existing directory above it) must be writable
     /// and on a read-write filesystem.
     public static func requireWritable(_ path: String, flag: String) throws {
-        var existing = path
-        while !FileSystem.exists(existing) && existing != "/" { existing = Path.parent(existing) }
+        let existing = Path.nearestExisting(path)
         guard FileSystem.isDirectory(existing) else {
             throw SetupError("\(flag) \(path): \(existing) is not a directory")
         }
@@ -24,8 +23,7 @@ public enum Preflight {
     /// run would fail half-way with ENOSPC, or with EIO from a loop device
     /// whose sparse backing file cannot grow.
     public static func requireSpace(_ path: String, bytes: UInt64, for what: String, flag: String) throws {
-        var existing = path
-        while !FileSystem.exists(existing) && existing != "/" { existing = Path.parent(existing) }
+        let existing = Path.nearestExisting(path)
         guard let fs = try? FileSystem.statfs(existing), fs.availableBytes < bytes else { return }
         throw SetupError(fullMessage(path, fs: fs, needed: bytes, what: what, flag: flag))
     }
@@ -44,8 +42,7 @@ public enum Preflight {
             throw SetupError("image \(spec) holds about \(size), more than the \(ByteSize.format(Double(scratchBytes))) "
                 + "scratch filesystem (--scratch-size); pass a larger --scratch-size, or fewer or smaller files")
         }
-        var existing = stateDirectory
-        while !FileSystem.exists(existing) && existing != "/" { existing = Path.parent(existing) }
+        let existing = Path.nearestExisting(stateDirectory)
         if let fs = try? FileSystem.statfs(existing), bytes >= Double(fs.availableBytes) {
             throw SetupError("image \(spec) holds about \(size), but the filesystem holding --state-dir \(stateDirectory) "
                 + "has \(ByteSize.format(Double(fs.availableBytes))) available; free space, or choose fewer or smaller files")
