@@ -60,8 +60,8 @@ struct ClobberTests {
         try FileSystem.createDirectories(victim + "/inside")
         try FileSystem.createDirectories(state + "/runs")
         try FileSystem.createDirectories(state + "/scratch/x")
-        // A torn record whose cut path would name a parent of what was meant.
-        try FileSystem.write("+\tdir\t\(state)/scratch/x/instance\n+\tdir\t\(state)/scr", to: state + "/runs/torn.journal")
+        // A torn record, "+ dir .../scratch/x/instance2" cut short so that it names their parent.
+        try FileSystem.write("+\tdir\t\(state)/scratch/x/instance\n+\tdir\t\(state)/scratch", to: state + "/runs/torn.journal")
         try FileSystem.write("+\tdir\t\(victim)\n", to: state + "/runs/foreign.journal")
         let r = try CLI.run(["cleanup", "--state-dir", state])
         #expect(r.status != 0, "a foreign journal is an error: \(r.all)")
