@@ -19,7 +19,7 @@ struct spawn_args {
     const char *root;
     char *const *argv;
     char *const *envp;
-    int isolation, stdin_fd, stdout_fd, stderr_fd;
+    int isolation, cgroup_fd, stdin_fd, stdout_fd, stderr_fd;
     // Written by the child, which shares this memory (CLONE_VM), only if it fails.
     volatile int stage, err;
     // CLOCK_MONOTONIC just before execve, written by the child: where start
@@ -74,7 +74,10 @@ static int spawn_child(void *arg) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     int stage = CB_STAGE_NONE;
-    if (a->isolation == CB_ISOLATION_CONTAINER) {
+    // "0" is the writer itself. First, so that nothing the child does, and
+    // from execve on nothing its image does, is charged to cowbench.
+    if (a->cgroup_fd >= 0 && write(a->cgroup_fd, "0", 1) != 1) stage = CB_STAGE_CGROUP;
+    else if (a->isolation == CB_ISOLATION_CONTAINER) {
         stage = contain(a->root);
     } else {
         // A session of its own, so a terminal's Ctrl-C to cowbench's process
@@ -106,7 +109,7 @@ static int spawn_child(void *arg) {
     _exit(127);
 }
 
-int cb_spawn_instance(const char *root, char *const argv[], char *const envp[], int isolation,
+int cb_spawn_instance(const char *root, char *const argv[], char *const envp[], int isolation, int cgroup_fd,
                       int stdin_fd, int stdout_fd, int stderr_fd, pid_t *pid, int *stage, uint64_t *exec_ns) {
     // clone(CLONE_VM | CLONE_VFORK), as posix_spawn does: no copy of this
     // process's page tables, and this thread sleeps until the child has
@@ -123,7 +126,7 @@ int cb_spawn_instance(const char *root, char *const argv[], char *const envp[], 
     sigset_t all, saved;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &saved);
-    struct spawn_args a = { root, argv, envp, isolation, stdin_fd, stdout_fd, stderr_fd, CB_STAGE_NONE, 0, 0 };
+    struct spawn_args a = { root, argv, envp, isolation, cgroup_fd, stdin_fd, stdout_fd, stderr_fd, CB_STAGE_NONE, 0, 0 };
     pid_t child = clone(spawn_child, (char *)stack + stack_size, flags, &a);
     int clone_errno = errno;
     pthread_sigmask(SIG_SETMASK, &saved, NULL);

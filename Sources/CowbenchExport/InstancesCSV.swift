@@ -7,7 +7,7 @@ public enum InstancesCSV {
         "instance", "round", "probe", "create_s", "start_s", "run_s", "destroy_s", "total_s",
         "instance_bytes", "instance_inodes", "driver_usage_bytes", "driver_usage_inodes", "fs_used_bytes", "fs_free_bytes",
         "btrfs_data_used", "btrfs_data_total", "btrfs_meta_used", "btrfs_meta_total", "btrfs_system_used", "btrfs_system_total",
-        "btrfs_global_reserve", "btrfs_unallocated", "error_phase", "errno", "error",
+        "btrfs_global_reserve", "btrfs_unallocated", "memory_bytes", "page_cache_bytes", "added_memory_bytes", "error_phase", "errno", "error",
     ]
 
     public static func header() -> String { CSVEncoding.encode([columns]) }
@@ -22,6 +22,7 @@ public enum InstancesCSV {
             E.number(r.filesystem?.usedBytes), E.number(r.filesystem?.availableBytes),
             E.number(b?.dataUsed), E.number(b?.dataTotal), E.number(b?.metadataUsed), E.number(b?.metadataTotal),
             E.number(b?.systemUsed), E.number(b?.systemTotal), E.number(b?.globalReserveTotal), E.number(b?.unallocated),
+            E.number(r.memoryBytes), E.number(r.pageCacheBytes), E.number(r.addedMemory),
             r.error?.phase.rawValue ?? "", r.error?.errno ?? "", r.error?.message ?? "",
         ]])
     }
@@ -30,13 +31,15 @@ public enum InstancesCSV {
 enum EnvironmentFields {
     static let columns = ["run_id", "host", "kernel", "driver", "image", "workload", "mode", "fs_type", "mount_options", "cowbench_version"]
     /// How a run was measured, so reruns and sweep points never merge.
-    static let runColumns = columns + ["rounds", "block", "seed", "parallel", "warmup", "usage_every", "isolation"]
+    static let runColumns = columns + ["rounds", "block", "seed", "parallel", "warmup", "usage_every", "isolation",
+                                       "cold", "memory_cgroup", "loop_direct_io"]
 
     static func of(_ e: RunEnvironment) -> [String] {
         [e.runID, e.host, e.kernel, e.driver, e.image, e.workload, e.mode, e.filesystem, e.mountOptions, e.cowbenchVersion]
     }
 
     static func run(_ e: RunEnvironment) -> [String] {
-        of(e) + ["\(e.rounds)", "\(e.block)", "\(e.seed)", "\(e.parallel)", "\(e.warmup)", "\(e.usageEvery)", e.isolation]
+        of(e) + ["\(e.rounds)", "\(e.block)", "\(e.seed)", "\(e.parallel)", "\(e.warmup)", "\(e.usageEvery)", e.isolation,
+                   e.cold ? "1" : "0", e.memoryCgroup, e.loopDirectIO ? "1" : "0"]
     }
 }

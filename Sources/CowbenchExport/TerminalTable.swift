@@ -22,6 +22,7 @@ public enum TerminalTable {
                     + [st.percentile(90), st.percentile(99), st.max].map { duration($0).leftPad(11) }.joined() + "\n"
             }
             out += "  " + spaceLine(s) + "\n"
+            if let m = memoryLine(s) { out += "  " + m + "\n" }
             if let t = s.teardownSeconds { out += "  destroying all kept instances and settling took \(duration(t))\n" }
             if let d = s.drift { out += "  " + driftLine(d) + "\n" }
             if let err = s.firstError { out += "  first error: \(err)\n" }
@@ -42,6 +43,18 @@ public enum TerminalTable {
         guard let bytes = s.bytesPerInstance else { return "space: no probe completed; \(failures)" }
         let inodes = s.inodesPerInstance.map { String(format: "%.1f inodes", $0) } ?? "inodes n/a (\(s.environment.filesystem) has no inode count)"
         return "space per instance: \(ByteSize.format(bytes)), \(inodes) (mean of \(s.probes) probes, settled and flushed); \(failures)"
+    }
+
+    /// Memory per live instance, said the way it was measured.
+    static func memoryLine(_ s: RunSummary) -> String? {
+        guard let m = s.memoryPerInstance else { return nil }
+        let cg = "memory cgroup \(s.environment.memoryCgroup)"
+        if s.liveInstances > 0, let total = s.memoryTotalBytes {
+            return "memory per live instance: \(ByteSize.format(m.value)) (\(ByteSize.format(Double(total))) with \(s.liveInstances) live, "
+                + "page cache included; \(cg))"
+        }
+        let i = m.interval.map { "[\(ByteSize.format($0.lowerBound)), \(ByteSize.format($0.upperBound))]" } ?? "(too few probes for a CI)"
+        return "memory one more live instance adds: \(ByteSize.format(m.value)) \(i) (median of \(s.probeMemory.count) probes; \(cg))"
     }
 
     static func driftLine(_ d: Estimate) -> String {

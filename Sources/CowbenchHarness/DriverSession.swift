@@ -19,6 +19,13 @@ public final class DriverSession {
     private let image: PreparedImage
     private let runner: InstanceRunner
     private var kept: [Instance] = []
+    private var keptCgroups: [MemoryCgroup] = []
+    /// The run's memory cgroup, and the child cowbench itself joins while
+    /// this driver works, so its page cache is charged inside the run.
+    private var memory: MemoryCgroup?
+    private var tool: MemoryCgroup?
+    /// The run cgroup's charge once warm-ups had settled.
+    private var memoryAtStart: Int64?
     /// Measured instances run so far, failed ones included.
     public private(set) var measured = 0
     private let loadBefore = HostLoad.read()
@@ -41,6 +48,14 @@ public final class DriverSession {
         }
         driver = workspace.driver
         do {
+            // Read before any session moves this process (a static is set once,
+            // on first use): where every session's teardown puts cowbench back.
+            if c.memory, Self.origin != nil {
+                let run = try MemoryCgroup.makeRun("\(runID)-\(c.driver)", journal: journal)
+                memory = run
+                tool = try run.child("tool", journal: journal)
+                try tool?.join()
+            }
             let layers = try ImageCatalog(stateDirectory: stateDirectory, journal: journal).resolve(c.image)
             image = try driver.prepare(layers)
             let sample = try driver.create(id: "sample", from: image)
@@ -53,21 +68,40 @@ public final class DriverSession {
                     + "use an image that ships it (busybox, a synthetic image, or an imported image with a shell)")
             }
             let fs = try FileSystem.statfs(workspace.root)
-            environment = Self.environment(c, root: workspace.root, filesystem: fs.typeName, runID: runID, version: version)
+            var env = Self.environment(c, root: workspace.root, filesystem: fs.typeName, runID: runID, version: version)
+            env.memoryCgroup = memory?.version.rawValue ?? "none"
+            env.loopDirectIO = workspace.scratch?.directIO ?? false
+            environment = env
             runner = try InstanceRunner(driver: driver, image: image, argv: argv, root: workspace.root,
-                                        btrfs: fs.type == FilesystemStats.btrfsMagic, isolation: c.isolation)
+                                        btrfs: fs.type == FilesystemStats.btrfsMagic, isolation: c.isolation,
+                                        memory: memory, journal: journal, cold: c.cold)
             for w in 0..<c.warmup where !StopRequest.requested {
                 _ = runner.run(index: w, id: "w\(w)", round: -1, keep: false, probe: false)
                 warmupProgress?(w + 1, c.warmup)
             }
             try driver.settle()
+            memoryAtStart = try memory?.charge().total
         } catch {
             let explained = StateSpace.explain(error, stateDirectory: stateDirectory)
+            if tool != nil { Self.rejoinOrigin() }
             try? workspace.close()
             throw explained
         }
         summary = RunSummary(environment: environment)
     }
+
+    /// Puts cowbench back where it was, so the run's cgroups can go.
+    private func leaveCgroup() {
+        if tool != nil { Self.rejoinOrigin() }
+    }
+
+    private static func rejoinOrigin() {
+        guard let origin else { return }
+        do { try MemoryCgroup.rejoin(origin) } catch { Diagnostics.warn("leaving the run's memory cgroup: \(error)") }
+    }
+
+    /// cowbench's own cgroup before any session moved it.
+    private static let origin = MemoryCgroup.origin()
 
     /// Measured instances still to run; 0 once the failure limit is hit.
     public var remaining: Int {
@@ -81,6 +115,8 @@ public final class DriverSession {
         let c = configuration
         let size = min(c.block, remaining)
         guard size > 0, !StopRequest.requested else { return }
+        // Sessions take turns in one process: this driver's work is charged to its own run.
+        try tool?.join()
         let firstIndex = measured
         let gate = ProbeGate()
         let lock = NSLock()
@@ -117,6 +153,7 @@ public final class DriverSession {
                     if result.error == nil && !probe { totals.append(result.total) }
                     measuring += out.measuringSeconds
                     if let k = out.kept { kept.append(k) }
+                    if let g = out.keptCgroup { keptCgroups.append(g) }
                     do { try onResult(result, env) } catch { sinkError = sinkError ?? error }
                     measured += 1
                     progress?(measured)
@@ -155,6 +192,10 @@ public final class DriverSession {
     /// Accumulate mode destroys every kept instance and settles, timed as
     /// teardown; then the run's warnings are worked out.
     public func finish() throws -> RunSummary {
+        if let memory, let start = memoryAtStart, let now = try? memory.charge().total {
+            summary.memoryTotalBytes = now - start
+            summary.liveInstances = kept.count
+        }
         if configuration.keep && !kept.isEmpty {
             let t0 = Clock.now()
             for instance in kept {
@@ -168,6 +209,8 @@ public final class DriverSession {
                 }
             }
             kept = []
+            for g in keptCgroups { runner.removeCgroup(g) }
+            keptCgroups = []
             try driver.settle()
             summary.teardownSeconds = Clock.since(t0)
         }
@@ -181,6 +224,7 @@ public final class DriverSession {
         closed = true
         for instance in kept { try? driver.destroy(instance) }
         kept = []
+        leaveCgroup()
         do { try driver.remove(image) } catch { Diagnostics.warn("removing image of \(configuration.driver) run: \(error)") }
         do { try workspace.close() } catch { Diagnostics.warn("teardown of \(configuration.driver) run: \(error)") }
     }
@@ -201,6 +245,7 @@ public final class DriverSession {
         e.warmup = c.warmup
         e.usageEvery = c.usageEvery
         e.isolation = c.isolation.rawValue
+        e.cold = c.cold
         return e
     }
 }

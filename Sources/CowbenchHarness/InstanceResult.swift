@@ -24,6 +24,18 @@ public struct InstanceResult: Sendable {
     public var usage: TreeUsage?
     public var filesystem: FilesystemStats?
     public var btrfs: BtrfsSpace?
+    /// What the instance's own memory cgroup was charged once its process
+    /// had exited (anonymous pages plus page cache), and the page cache part.
+    /// The kernel charges a page to the first cgroup that touches it, so an
+    /// instance reading pages another already brought in is charged nothing
+    /// for them; see `addedMemory` for the figure that does not depend on it.
+    public var memoryBytes: Int64?
+    public var pageCacheBytes: Int64?
+    /// Space probes only: how much the whole run's cgroup (cowbench's own
+    /// work and every instance's) grew from before create to after the
+    /// workload, with no other instance in flight: what one more live
+    /// instance adds, wherever its pages were charged.
+    public var addedMemory: Int64?
     public var error: PhaseError?
 
     public init(index: Int) { self.index = index }
@@ -84,6 +96,13 @@ public struct RunConfiguration: Sendable {
     public var seed: UInt64 = 1
     /// How each instance's process is boxed.
     public var isolation: Isolation = .container
+    /// Flush and drop the page cache, dentries and inodes between each
+    /// instance's create and start (outside the timers), so start and run
+    /// read the image from disk.
+    public var cold = false
+    /// Give each instance a memory cgroup of its own (when the host has the
+    /// controller) and record what it was charged.
+    public var memory = true
 
     public init(driver: String) { self.driver = driver }
 
@@ -111,6 +130,12 @@ public struct RunEnvironment: Sendable {
     public var warmup = 0
     public var usageEvery = 0
     public var isolation = Isolation.container.rawValue
+    public var cold = false
+    /// `v1`, `v2`, or `none` when no memory cgroup was used.
+    public var memoryCgroup = "none"
+    /// Whether the scratch filesystem's loop device reads and writes its
+    /// backing file with direct I/O (so its pages are not cached twice).
+    public var loopDirectIO = false
 
     public init(runID: String, host: String, kernel: String, driver: String, image: String, workload: String, mode: String,
                 filesystem: String, mountOptions: String, cowbenchVersion: String) {

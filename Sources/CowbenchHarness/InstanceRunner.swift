@@ -11,11 +11,20 @@ struct InstanceRunner: @unchecked Sendable {
     let root: String
     let btrfs: Bool
     let isolation: Isolation
+    /// The run's memory cgroup: each instance gets a child of it.
+    let memory: MemoryCgroup?
+    let journal: ResourceJournal?
+    /// Drop every cache before each instance (outside its timers).
+    let cold: Bool
     private let null: FileDescriptor
 
     init(driver: any StorageDriver, image: PreparedImage, argv: [String], root: String, btrfs: Bool,
-         isolation: Isolation = .container) throws {
+         isolation: Isolation = .container, memory: MemoryCgroup? = nil, journal: ResourceJournal? = nil,
+         cold: Bool = false) throws {
         self.isolation = isolation
+        self.memory = memory
+        self.journal = journal
+        self.cold = cold
         self.driver = driver
         self.image = image
         self.argv = argv
@@ -30,6 +39,8 @@ struct InstanceRunner: @unchecked Sendable {
     struct Outcome {
         var result: InstanceResult
         var kept: Instance?
+        /// The kept instance's memory cgroup, removed with it.
+        var keptCgroup: MemoryCgroup?
         var measuringSeconds = 0.0
         /// A stop request cut a long create short: not a failure of the
         /// driver, so the instance is neither counted nor written.
@@ -46,34 +57,61 @@ struct InstanceRunner: @unchecked Sendable {
         out.result.round = round
         out.result.probe = probe
         var before: FilesystemStats?
+        var memoryBefore: Int64?
+        var t = Clock.now()
         if probe {
-            let t = Clock.now()
             do {
                 try driver.settle()
                 before = try FileSystem.statfs(root)
             } catch {
                 Diagnostics.warn("space probe \(id): \(error)")
             }
-            out.measuringSeconds += Clock.since(t)
         }
-        var t = Clock.now()
+        // The instance's cgroup is the harness's instrument, not the
+        // driver's work: made outside the timers (the child's join is in start).
+        var cgroup: MemoryCgroup?
+        var procs: FileDescriptor?
+        if let memory, let journal {
+            do {
+                let cg = try memory.child(id, journal: journal)
+                cgroup = cg
+                procs = try FileDescriptor(cg.procsFile, flags: O_WRONLY)
+                if probe { memoryBefore = try memory.charge().total }
+            } catch {
+                out.result.error = PhaseError(phase: .create, message: "memory cgroup for \(id): \(error)")
+                if let cgroup { removeCgroup(cgroup) }
+                return out
+            }
+        }
+        out.measuringSeconds += Clock.since(t)
+        t = Clock.now()
         let instance: Instance
         do {
             instance = try driver.create(id: id, from: image)
             out.result.create = Clock.since(t)
         } catch is Stopped {
             out.stopped = true
+            if let cgroup { removeCgroup(cgroup) }
             return out
         } catch {
             out.result.error = PhaseError(phase: .create, error)
+            if let cgroup { removeCgroup(cgroup) }
             return out
+        }
+        if cold {
+            // After create, so a copy's freshly written files are read back from disk too.
+            let t = Clock.now()
+            do { try CacheDrop.dropAll() } catch { Diagnostics.warn("--cold before \(id): \(error)") }
+            // What create cached is gone now: the marginal figure starts here.
+            if memoryBefore != nil { memoryBefore = try? memory?.charge().total }
+            out.measuringSeconds += Clock.since(t)
         }
         t = Clock.now()
         do {
             // start ends when the child calls execve, by the child's own
             // reading of the clock: whether this thread is scheduled before or
             // after the child exits, the split stays the same.
-            let (pid, execAt) = try RootfsProcess.launch(rootfs: instance.rootfs, argv: argv, isolation: isolation,
+            let (pid, execAt) = try RootfsProcess.launch(rootfs: instance.rootfs, argv: argv, isolation: isolation, cgroup: procs,
                                                          stdin: null.raw, stdout: null.raw, stderr: null.raw)
             out.result.start = execAt - t
             let status = try RootfsProcess.wait(pid)
@@ -83,6 +121,16 @@ struct InstanceRunner: @unchecked Sendable {
             }
         } catch {
             out.result.error = PhaseError(phase: out.result.start == nil ? .start : .run, error)
+        }
+        procs = nil
+        if let cgroup {
+            let t = Clock.now()
+            if let c = try? cgroup.charge() {
+                out.result.memoryBytes = c.total
+                out.result.pageCacheBytes = c.pageCache
+            }
+            if let memoryBefore, let after = try? memory?.charge().total { out.result.addedMemory = after - memoryBefore }
+            out.measuringSeconds += Clock.since(t)
         }
         if probe, let before {
             let t = Clock.now()
@@ -98,6 +146,7 @@ struct InstanceRunner: @unchecked Sendable {
         }
         if keep && out.result.error == nil {
             out.kept = instance
+            out.keptCgroup = cgroup
             return out
         }
         t = Clock.now()
@@ -107,6 +156,22 @@ struct InstanceRunner: @unchecked Sendable {
         } catch {
             out.result.error = out.result.error ?? PhaseError(phase: .destroy, error)
         }
+        if let cgroup {
+            let t = Clock.now()
+            removeCgroup(cgroup)
+            out.measuringSeconds += Clock.since(t)
+        }
         return out
+    }
+
+    /// Removes an instance's cgroup and its journal record; a failure is
+    /// left to the run's teardown, which retries it.
+    func removeCgroup(_ cgroup: MemoryCgroup) {
+        do {
+            try MemoryCgroup.remove(cgroup.path)
+            try journal?.release(.cgroup(cgroup.path))
+        } catch {
+            Diagnostics.warn("memory cgroup \(cgroup.path): \(error)")
+        }
     }
 }

@@ -53,6 +53,13 @@ public struct RunSummary: Sendable {
     public var firstInstanceSeconds: Double?
     /// Per-instance totals (create + start + run + destroy) of timed instances.
     public var totals = PhaseStatistics()
+    /// What each space probe added to the run's memory cgroup.
+    public var probeMemory: [Double] = []
+    /// The run cgroup's growth from the first measured instance to the end
+    /// of the last, before accumulate mode's teardown, with `liveInstances`
+    /// kept alive at that moment.
+    public var memoryTotalBytes: Int64?
+    public var liveInstances = 0
 
     public init(environment: RunEnvironment) { self.environment = environment }
 
@@ -77,6 +84,15 @@ public struct RunSummary: Sendable {
     public var instancesPerSecond: Double { sustained.map { $0.value > 0 ? 1 / $0.value : 0 } ?? 0 }
     /// Mean of the space probes; nil without any.
     public var bytesPerInstance: Double? { probes > 0 ? Double(probeBytes) / Double(probes) : nil }
+    /// The headline memory figure, independent of which cgroup the kernel
+    /// charged a shared page to: with instances kept alive, the run's total
+    /// over the live instances; otherwise the median of what each probe
+    /// (run alone) added to the run's cgroup, with its interval.
+    public var memoryPerInstance: Estimate? {
+        if liveInstances > 0, let total = memoryTotalBytes { return Estimate(Double(total) / Double(liveInstances), nil) }
+        return probeMemory.isEmpty ? nil : Self.estimate(probeMemory)
+    }
+
     public var inodesPerInstance: Double? { probes > 0 ? probeInodes.map { Double($0) / Double(probes) } : nil }
 
     /// The last complete block's median total against the first's, minus 1.
@@ -113,5 +129,6 @@ public struct RunSummary: Sendable {
             probeBytes += b
             probeInodes = r.addedInodes.flatMap { i in probeInodes.map { $0 + i } }
         }
+        if r.probe, let m = r.addedMemory { probeMemory.append(Double(m)) }
     }
 }

@@ -15,16 +15,23 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
     case delete(count: Int)
     /// A blend: write, then copy-up, then delete.
     case mixed(files: Int, count: Int)
+    /// Read the image's regular files, in path order, until `limit` bytes,
+    /// as a process loading its libraries does: each page once, through
+    /// `cat` to /dev/null (see `argv`).
+    case read(limit: Int64)
 
-    public static let names = ["start", "write", "copy-up", "delete", "mixed"]
+    public static let names = ["start", "write", "copy-up", "delete", "mixed", "read"]
+    /// Default cap of the read workload.
+    public static let defaultReadLimit: Int64 = 1 << 30
 
-    public init(name: String, files: Int = 100, count: Int = 4, fileSize: Int = 0) throws {
+    public init(name: String, files: Int = 100, count: Int = 4, fileSize: Int = 0, readLimit: Int64 = defaultReadLimit) throws {
         switch name {
         case "start": self = .start
         case "write": self = .write(files: files, fileSize: fileSize)
         case "copy-up": self = .copyUp(count: count)
         case "delete": self = .delete(count: count)
         case "mixed": self = .mixed(files: files, count: count)
+        case "read": self = .read(limit: readLimit)
         default: throw SetupError("unknown workload '\(name)'; choose one of \(Self.names.joined(separator: ", "))")
         }
     }
@@ -36,6 +43,7 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
         case .copyUp: "copy-up"
         case .delete: "delete"
         case .mixed: "mixed"
+        case .read: "read"
         }
     }
 
@@ -47,6 +55,7 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
         case .copyUp(let k): "copy-up(count=\(k))"
         case .delete(let k): "delete(count=\(k))"
         case .mixed(let n, let k): "mixed(files=\(n),count=\(k))"
+        case .read(let limit): limit == Self.defaultReadLimit ? "read" : "read(limit=\(limit))"
         }
     }
 
@@ -54,6 +63,8 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
     public struct Targets: Sendable {
         public var large: [String] = []
         public var deletable: [String] = []
+        /// Every regular file with its size, in path order.
+        public var readable: [(path: String, size: Int64)] = []
     }
 
     /// Files of at least 64 KiB for copy-up (not the running busybox, which
@@ -65,6 +76,7 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
             if size >= 64 << 10 { large.append((path, size)) }
             if !path.hasPrefix("/bin/") { t.deletable.append(path) }
         }
+        t.readable = try regularFiles(in: rootfs)
         t.large = large.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.map(\.0)
         t.deletable.sort()
         return t
@@ -128,7 +140,27 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
             // separates the files to touch from the files to remove.
             let touch = "while [ \"$1\" != -- ]; do printf X 1<>\"$1\" || exit 1; shift; done; shift"
             return ["/bin/sh", "-c", "\(writeLoop(n)); \(touch); rm -- \"$@\"", "sh"] + large + ["--"] + gone
+        case .read(let limit):
+            return ["/bin/cat", "--"] + (try Self.readList(targets.readable, limit: limit))
         }
+    }
+
+    /// Files to read, in path order, up to `limit` bytes and to what fits in
+    /// one argv (the kernel allows 2 MiB of arguments; 1 MiB leaves room for
+    /// the environment). cat reads each file once into the page cache; the
+    /// loop device's direct I/O keeps the backing file from caching it again.
+    static func readList(_ files: [(path: String, size: Int64)], limit: Int64) throws -> [String] {
+        var picked: [String] = []
+        var bytes: Int64 = 0
+        var argBytes = 0
+        for f in files where f.size > 0 {
+            guard bytes + f.size <= limit, argBytes + f.path.utf8.count + 1 <= 1 << 20 else { break }
+            picked.append(f.path)
+            bytes += f.size
+            argBytes += f.path.utf8.count + 1
+        }
+        guard !picked.isEmpty else { throw SetupError("workload read finds no regular file of at most \(limit) bytes in the image") }
+        return picked
     }
 
     private func pick(_ pool: [String], _ k: Int, _ what: String) throws -> [String] {

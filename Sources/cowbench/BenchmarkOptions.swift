@@ -13,6 +13,12 @@ struct BenchmarkOptions: ParsableArguments {
     @Option(name: .customLong("file-size"), help: "Size of each file the write workload creates (default: 9 bytes).")
     var fileSize: String?
     @Option(parsing: .unconditional, help: "Image files the copy-up, delete and mixed workloads touch.") var count = 4
+    @Option(name: .customLong("read-limit"), help: "Bytes of image files the read workload reads, in path order (default: 1G).")
+    var readLimit: String?
+    @Flag(help: "Write back and drop the host's page cache, dentries and inodes before each measured instance (outside its timers), so start and run read the image from disk. The kernel drops caches only host-wide.")
+    var cold = false
+    @Flag(name: .customLong("no-memory"), help: "Do not give instances memory cgroups of their own (no memory columns).")
+    var noMemory = false
     @Option(parsing: .unconditional, help: "Measured instances per driver.") var instances = 200
     @Option(parsing: .unconditional, help: "Instances per block: each driver settles after every block, and compare interleaves drivers block by block.")
     var block = 20
@@ -39,6 +45,10 @@ struct BenchmarkOptions: ParsableArguments {
             throw ValidationError("--file-size '\(fileSize)' is not a size; write e.g. 4K")
         }
         if fileSize != nil && workload != "write" { throw ValidationError("--file-size applies only to --workload write") }
+        if let readLimit {
+            guard let n = ByteSize.parse(readLimit), n > 0 else { throw ValidationError("--read-limit '\(readLimit)' is not a size; write e.g. 64M") }
+            if workload != "read" { throw ValidationError("--read-limit applies only to --workload read") }
+        }
         if usageEvery < 1 { throw ValidationError("--usage-every must be at least 1, not \(usageEvery)") }
         if maxFailures < 1 { throw ValidationError("--max-failures must be at least 1") }
         guard Workload.names.contains(workload) else {
@@ -49,7 +59,10 @@ struct BenchmarkOptions: ParsableArguments {
     func configuration(driver: String, placement: Placement, seed: UInt64) throws -> RunConfiguration {
         var c = RunConfiguration(driver: driver)
         c.image = image
-        c.workload = try Workload(name: workload, files: files, count: count, fileSize: fileSize.flatMap(ByteSize.parse).map(Int.init) ?? 0)
+        c.workload = try Workload(name: workload, files: files, count: count, fileSize: fileSize.flatMap(ByteSize.parse).map(Int.init) ?? 0,
+                                  readLimit: readLimit.flatMap(ByteSize.parse).map(Int64.init) ?? Workload.defaultReadLimit)
+        c.cold = cold
+        c.memory = !noMemory
         c.block = block
         c.seed = seed
         c.isolation = isolation

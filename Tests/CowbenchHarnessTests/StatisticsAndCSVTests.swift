@@ -116,10 +116,25 @@ import Testing
 
     @Test func instancesHeaderNamesTheColumnsOtherToolsRead() {
         let header = InstancesCSV.header().trimmingCharacters(in: .newlines).split(separator: ",").map(String.init)
-        for c in ["rounds", "block", "seed", "parallel", "warmup", "usage_every", "isolation", "round", "probe", "instance_bytes", "instance_inodes"] {
+        for c in ["rounds", "block", "seed", "parallel", "warmup", "usage_every", "isolation", "round", "probe", "instance_bytes", "instance_inodes",
+                  "memory_bytes", "page_cache_bytes", "cold", "memory_cgroup"] {
             #expect(header.contains(c), "instances.csv has \(c)")
         }
         #expect(header.count == Set(header).count, "no column twice")
+    }
+
+    @Test func summaryNamesTheMemoryColumns() {
+        let header = SummaryCSV.columns
+        for c in ["memory_per_instance_bytes", "memory_total_bytes", "live_instances", "cold", "memory_cgroup"] {
+            #expect(header.contains(c), "summary.csv has \(c)")
+        }
+        var s = RunSummary(environment: Self.env)
+        s.memoryTotalBytes = 8 << 20
+        s.liveInstances = 4
+        #expect(s.memoryPerInstance?.value == Double(2 << 20), "kept instances: the total over the live ones")
+        s.liveInstances = 0
+        s.probeMemory = [3, 1, 2]
+        #expect(s.memoryPerInstance?.value == 2, "churn: the probes' median")
     }
 
     @Test func rowsQuoteAndLeaveUnknownsEmpty() {
@@ -128,8 +143,8 @@ import Testing
         r.create = 0.0012345; r.start = 0.0005; r.run = 0.0004; r.destroy = 0.001
         r.error = PhaseError(phase: .run, message: "said \"no\", twice")
         let row = InstancesCSV.row(r, Self.env)
-        #expect(row == "r1,h,6.18,overlay,busybox,start,churn,ext4,\"rw,relatime\",0.1.0,1,0,0,1,0,0,container,7,2,0,0.001234,0.000500,0.000400,"
-            + "0.001000,0.003135,,,,,,,,,,,,,,,run,,\"said \"\"no\"\", twice\"\n")
+        #expect(row == "r1,h,6.18,overlay,busybox,start,churn,ext4,\"rw,relatime\",0.1.0,1,0,0,1,0,0,container,0,none,0,7,2,0,0.001234,0.000500,0.000400,"
+            + "0.001000,0.003135,,,,,,,,,,,,,,,,,,run,,\"said \"\"no\"\", twice\"\n")
     }
 
     @Test func summaryHasTheIntervalColumns() {

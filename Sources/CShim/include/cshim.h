@@ -82,6 +82,7 @@ enum cb_spawn_stage {
     CB_STAGE_CAPS = 12,
     CB_STAGE_NO_NEW_PRIVS = 13,
     CB_STAGE_SETSID = 14,
+    CB_STAGE_CGROUP = 15,
 };
 
 /// How an instance's process is kept in its box.
@@ -102,13 +103,14 @@ enum cb_isolation {
 };
 
 /// clone(CLONE_VM | CLONE_VFORK), then in the child: reset signal handlers
-/// and mask, isolate as `isolation` says, dup2 the given descriptors onto
+/// and mask, join the cgroup whose cgroup.procs is open as `cgroup_fd` (-1:
+/// stay in the caller's), isolate as `isolation` says, dup2 the given descriptors onto
 /// 0/1/2 (-1 leaves one alone), and execve(argv[0]). Returns 0 once the exec
 /// has happened (CLONE_VFORK holds the caller until then), with the child's
 /// pid in *pid and, if exec_ns is not NULL, the child's CLOCK_MONOTONIC
 /// time just before its execve in *exec_ns. On failure returns the errno and
 /// sets *stage to the step that failed; a child that failed has been reaped.
-int cb_spawn_instance(const char *root, char *const argv[], char *const envp[], int isolation,
+int cb_spawn_instance(const char *root, char *const argv[], char *const envp[], int isolation, int cgroup_fd,
                       int stdin_fd, int stdout_fd, int stderr_fd, pid_t *pid, int *stage, uint64_t *exec_ns);
 
 #endif

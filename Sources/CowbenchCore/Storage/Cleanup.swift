@@ -30,6 +30,7 @@ public enum Cleanup {
     /// marker. A journal naming anything else is not replayed at all.
     static func isCowbenchs(_ r: Resource, state: String) -> Bool {
         if case .loop(let device, _) = r, !device.hasPrefix("/dev/loop") { return false }
+        if case .cgroup(let p) = r { return MemoryCgroup.isCowbenchs(p) }
         let p = r.path
         guard p.hasPrefix("/"), !p.split(separator: "/").contains("..") else { return false }
         if p == state || p.hasPrefix(state + "/") { return true }

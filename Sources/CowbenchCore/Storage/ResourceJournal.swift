@@ -8,13 +8,15 @@ public enum Resource: Equatable, Sendable, CustomStringConvertible {
     case loop(device: String, backingFile: String)
     case mount(String)
     case subvolume(String)
+    /// A memory cgroup directory (see `MemoryCgroup`).
+    case cgroup(String)
 
     public var description: String { fields.joined(separator: " ") }
 
     /// The path the resource lives at (the backing file for a loop device).
     public var path: String {
         switch self {
-        case .directory(let p), .file(let p), .mount(let p), .subvolume(let p): p
+        case .directory(let p), .file(let p), .mount(let p), .subvolume(let p), .cgroup(let p): p
         case .loop(_, let b): b
         }
     }
@@ -26,6 +28,7 @@ public enum Resource: Equatable, Sendable, CustomStringConvertible {
         case .loop(let d, let b): ["loop", d, b]
         case .mount(let p): ["mount", p]
         case .subvolume(let p): ["subvol", p]
+        case .cgroup(let p): ["cgroup", p]
         }
     }
 
@@ -36,6 +39,7 @@ public enum Resource: Equatable, Sendable, CustomStringConvertible {
         case ("loop", 3): self = .loop(device: f[1], backingFile: f[2])
         case ("mount", 2): self = .mount(f[1])
         case ("subvol", 2): self = .subvolume(f[1])
+        case ("cgroup", 2): self = .cgroup(f[1])
         default: return nil
         }
     }
@@ -187,6 +191,8 @@ public final class ResourceJournal: @unchecked Sendable {
             try TreeRemover.remove(p)
         case .subvolume(let p):
             if FileSystem.exists(p) { try BtrfsSubvolume.delete(p) }
+        case .cgroup(let p):
+            try MemoryCgroup.remove(p)
         }
     }
 

@@ -17,6 +17,8 @@ public final class ScratchFilesystem {
     public let imagePath: String
     public let mountPoint: String
     public private(set) var loopDevice: String?
+    /// Whether the loop device does direct I/O on its backing file.
+    public private(set) var directIO = false
     /// The mkfs command line and the mount options, for the run's CSVs.
     public let mkfsArguments: [String]
     public let mountOptions: String
@@ -55,6 +57,7 @@ public final class ScratchFilesystem {
 
             let loop = try LoopDevice(backingFile: imagePath)
             loopDevice = loop.path
+            directIO = loop.directIO
             try journal.record(.loop(device: loop.path, backingFile: imagePath))
             try Command.run([mkfs] + mkfsArguments.dropFirst() + [loop.path])
             try journal.record(.mount(mountPoint))

@@ -40,23 +40,24 @@ public enum RootfsProcess {
     }
 
     /// As `start`, and also when the child called execve, in CLOCK_MONOTONIC
-    /// seconds, as the child itself read the clock.
+    /// seconds, as the child itself read the clock. With `cgroup` (an open
+    /// cgroup.procs) the child joins that cgroup before anything else.
     public static func launch(rootfs: String, argv: [String], environment: [String] = defaultEnvironment,
-                              isolation: Isolation = .container,
+                              isolation: Isolation = .container, cgroup: FileDescriptor? = nil,
                               stdin: Int32 = -1, stdout: Int32 = -1, stderr: Int32 = -1) throws -> (pid: pid_t, execAt: Double) {
         var pid: pid_t = 0
         var stage: Int32 = 0
         var execNs: UInt64 = 0
         let err = withCStrings(argv) { cargv in
             withCStrings(environment) { cenv in
-                cb_spawn_instance(rootfs, cargv, cenv, isolation.c, stdin, stdout, stderr, &pid, &stage, &execNs)
+                cb_spawn_instance(rootfs, cargv, cenv, isolation.c, cgroup?.raw ?? -1, stdin, stdout, stderr, &pid, &stage, &execNs)
             }
         }
         if err != 0 {
             let step = ["clone", "clone", "unshare(CLONE_NEWNS)", "chroot", "chdir", "dup2", "execve",
                         "mount(/, MS_REC | MS_PRIVATE)", "mount(MS_BIND, nodev, nosuid)", "pivot_root", "umount2(old root, MNT_DETACH)",
-                        "close_range(3, ~0)", "capset (dropping every capability)", "prctl(PR_SET_NO_NEW_PRIVS)", "setsid"]
-            let path = stage == CB_STAGE_EXEC.rawValue ? rootfs + argv[0] : rootfs
+                        "close_range(3, ~0)", "capset (dropping every capability)", "prctl(PR_SET_NO_NEW_PRIVS)", "setsid", "write(cgroup.procs)"]
+            let path = stage == CB_STAGE_EXEC.rawValue ? rootfs + argv[0] : stage == CB_STAGE_CGROUP.rawValue ? cgroup?.path ?? rootfs : rootfs
             let call = step[Int(min(max(stage, 0), Int32(step.count - 1)))]
             if stage == CB_STAGE_EXEC.rawValue && err == ENOENT {
                 throw SyscallError(call, path: path, errno: err,
