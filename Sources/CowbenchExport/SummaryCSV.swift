@@ -17,8 +17,13 @@ public enum SummaryCSV {
     } + ["warnings"]
 
     public static func render(_ summaries: [RunSummary]) -> String {
+        CSVEncoding.encode([columns] + summaries.map(fields))
+    }
+
+    /// One summary's fields, in `columns` order.
+    static func fields(_ s: RunSummary) -> [String] {
         typealias E = CSVEncoding
-        return E.encode([columns] + summaries.map { s in
+        return {
             let sustained = s.sustained, drift = s.drift, memory = s.memoryPerInstance
             let whole = { (v: Double?) in v.map { String(format: "%.0f", $0) } ?? "" }
             return EnvironmentFields.run(s.environment) + [
@@ -37,6 +42,6 @@ public enum SummaryCSV {
                 return [E.seconds(m.value), E.seconds(m.interval?.lowerBound), E.seconds(m.interval?.upperBound)]
                     + percentiles.map { E.seconds(st.percentile($0.1)) } + [E.seconds(st.max)]
             } + [s.warnings.joined(separator: " | ")]
-        })
+        }()
     }
 }

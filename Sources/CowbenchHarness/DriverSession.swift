@@ -71,6 +71,7 @@ public final class DriverSession {
             var env = Self.environment(c, root: workspace.root, filesystem: fs.typeName, runID: runID, version: version)
             env.memoryCgroup = memory?.version.rawValue ?? "none"
             env.loopDirectIO = workspace.scratch?.directIO ?? false
+            env.mountAPI = driver.apiNote(for: image, instance: "i0") ?? ""
             environment = env
             runner = try InstanceRunner(driver: driver, image: image, argv: argv, root: workspace.root,
                                         btrfs: fs.type == FilesystemStats.btrfsMagic, isolation: c.isolation,

@@ -136,6 +136,9 @@ public struct RunEnvironment: Sendable {
     /// Whether the scratch filesystem's loop device reads and writes its
     /// backing file with direct I/O (so its pages are not cached twice).
     public var loopDirectIO = false
+    /// The kernel API the driver used for this image, where it has a choice
+    /// (overlay: `mount(2)` or `fsopen/fsconfig`); empty otherwise.
+    public var mountAPI = ""
 
     public init(runID: String, host: String, kernel: String, driver: String, image: String, workload: String, mode: String,
                 filesystem: String, mountOptions: String, cowbenchVersion: String) {

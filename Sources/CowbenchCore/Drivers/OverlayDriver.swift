@@ -91,6 +91,12 @@ public final class OverlayDriver: StorageDriver {
         .overlay(lowerdir: lowerLayers(image).joined(separator: ":"), options: mountFlags)
     }
 
+    public func apiNote(for image: PreparedImage, instance id: String) -> String? {
+        let dir = DriverLayout.instancePath(root, id)
+        return OverlayMount.fitsMountOptions(lowers: lowerLayers(image), upper: dir + "/upper", work: dir + "/work", flags: mountFlags)
+            ? "mount(2)" : "fsopen/fsconfig"
+    }
+
     private func lowerLayers(_ image: PreparedImage) -> [String] {
         (0..<image.layerCount).reversed().map { image.path + "/\($0)" }
     }

@@ -9,12 +9,20 @@ import Glibc
 enum OverlayMount {
     static let pageLimit = Int(getpagesize()) - 1
 
+    /// Whether these layers fit mount(2)'s one page of options; if not, the
+    /// mount goes through fsopen/fsconfig.
+    static func fitsMountOptions(lowers: [String], upper: String, work: String, flags: [String]) -> Bool {
+        let options = (["lowerdir=" + lowers.joined(separator: ":"), "upperdir=" + upper, "workdir=" + work] + flags)
+            .joined(separator: ",")
+        return options.utf8.count <= pageLimit && !lowers.contains(where: { $0.contains(":") || $0.contains(",") })
+    }
+
     /// `lowers` is top layer first, as overlayfs orders them.
     static func mount(lowers: [String], upper: String, work: String, target: String, flags: [String] = []) throws {
         let options = (["lowerdir=" + lowers.joined(separator: ":"), "upperdir=" + upper, "workdir=" + work] + flags)
             .joined(separator: ",")
         do {
-            if options.utf8.count <= pageLimit && !lowers.contains(where: { $0.contains(":") || $0.contains(",") }) {
+            if fitsMountOptions(lowers: lowers, upper: upper, work: work, flags: flags) {
                 try Mounts.mount(source: "overlay", target: target, type: "overlay", data: options)
             } else {
                 try mountWithContext(lowers: lowers, upper: upper, work: work, target: target, flags: flags)

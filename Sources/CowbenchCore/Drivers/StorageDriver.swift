@@ -47,6 +47,14 @@ public protocol StorageDriver: AnyObject, Sendable {
     /// What `create` does for `image`, reduced to the kernel mechanism, so
     /// a baseline can replay it without cowbench in the way.
     func mechanism(for image: PreparedImage) -> DriverMechanism
+    /// A change of kernel API the driver makes for this image (overlay past
+    /// one page of mount options), so a step in a sweep's curve is not
+    /// mistaken for the kernel's; nil when there is none to tell.
+    func apiNote(for image: PreparedImage, instance id: String) -> String?
+}
+
+extension StorageDriver {
+    public func apiNote(for image: PreparedImage, instance id: String) -> String? { nil }
 }
 
 /// A driver's create and destroy as bare kernel operations: what a C loop or
