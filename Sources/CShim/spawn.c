@@ -70,9 +70,9 @@ static int spawn_child(void *arg) {
         if (sig == SIGKILL || sig == SIGSTOP) continue;
         if (sigaction(sig, NULL, &old) == 0 && old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN) sigaction(sig, &dfl, NULL);
     }
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    // The mask stays full (as the parent set it) until just before execve:
+    // a terminal's Ctrl-C to cowbench's process group must not kill the
+    // child before setsid has taken it out of that group.
     int stage = CB_STAGE_NONE;
     // "0" is the writer itself. First, so that nothing the child does, and
     // from execve on nothing its image does, is charged to cowbench.
@@ -98,6 +98,16 @@ static int spawn_child(void *arg) {
         else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) stage = CB_STAGE_NO_NEW_PRIVS;
     }
     if (stage == CB_STAGE_NONE) {
+        // Signals the old process group got while this child was still in it
+        // are pending here; setting SIG_IGN discards a pending signal.
+        static const int terminal[] = { SIGINT, SIGQUIT, SIGTSTP, SIGHUP };
+        for (unsigned i = 0; i < sizeof terminal / sizeof terminal[0]; i++) {
+            signal(terminal[i], SIG_IGN);
+            signal(terminal[i], SIG_DFL);
+        }
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         a->exec_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
@@ -132,6 +142,9 @@ int cb_spawn_instance(const char *root, char *const argv[], char *const envp[], 
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
     munmap(stack, stack_size);
     if (child < 0) { *stage = CB_STAGE_CLONE; return clone_errno; }
+    // A child killed before execve (SIGKILL cannot be blocked) wrote no
+    // stage: without an exec time it never ran the image's binary.
+    if (a.stage == CB_STAGE_NONE && a.exec_ns == 0) { a.stage = CB_STAGE_EXEC; a.err = EINTR; }
     if (a.stage != CB_STAGE_NONE) {
         int status;
         while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}

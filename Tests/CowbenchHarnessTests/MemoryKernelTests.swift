@@ -84,4 +84,17 @@ struct MemoryKernelTests {
             #expect(cache >= 0.9 * Self.imageBytes && cache <= 1.3 * Self.imageBytes, "page cache \(cache) for \(Self.imageBytes) read")
         }
     }
+
+    /// --cold drops the caches between create and start, so start and run
+    /// read the image (busybox and 16 MiB of files) from disk.
+    @Test func coldStartAndRunAreSlowerThanWarm() throws {
+        let (_, warm) = try run("overlay", keep: false, instances: 6)
+        let (cold, coldRows) = try run("overlay", keep: false, cold: true, instances: 6)
+        #expect(cold.environment.cold)
+        // usageEvery is 1 here, so every row is a probe, run alone: take them all.
+        let w = warm.compactMap { r in r.start.flatMap { s in r.run.map { s + $0 } } }.sorted()
+        let c = coldRows.compactMap { r in r.start.flatMap { s in r.run.map { s + $0 } } }.sorted()
+        #expect(w.count == 6 && c.count == 6)
+        #expect(c[c.count / 2] > 1.5 * w[w.count / 2], "cold start+run \(c) against warm \(w)")
+    }
 }
