@@ -19,7 +19,6 @@ public final class DriverSession {
     private let image: PreparedImage
     private let runner: InstanceRunner
     private var kept: [Instance] = []
-    private var keptCgroups: [MemoryCgroup] = []
     /// The run's memory cgroup, and the child cowbench itself joins while
     /// this driver works, so its page cache is charged inside the run.
     private var memory: MemoryCgroup?
@@ -92,10 +91,6 @@ public final class DriverSession {
     }
 
     /// Puts cowbench back where it was, so the run's cgroups can go.
-    private func leaveCgroup() {
-        if tool != nil { Self.rejoinOrigin() }
-    }
-
     private static func rejoinOrigin() {
         guard let origin else { return }
         do { try MemoryCgroup.rejoin(origin) } catch { Diagnostics.warn("leaving the run's memory cgroup: \(error)") }
@@ -154,7 +149,6 @@ public final class DriverSession {
                     if result.error == nil && !probe { totals.append(result.total) }
                     measuring += out.measuringSeconds
                     if let k = out.kept { kept.append(k) }
-                    if let g = out.keptCgroup { keptCgroups.append(g) }
                     do { try onResult(result, env) } catch { sinkError = sinkError ?? error }
                     measured += 1
                     progress?(measured)
@@ -209,9 +203,9 @@ public final class DriverSession {
                     summary.firstError = summary.firstError ?? "destroy \(instance.id): \(error)"
                 }
             }
+            // Each kept instance's cgroup is named after it.
+            if let memory { for instance in kept { runner.removeCgroup(memory.path + "/" + instance.id) } }
             kept = []
-            for g in keptCgroups { runner.removeCgroup(g) }
-            keptCgroups = []
             try driver.settle()
             summary.teardownSeconds = Clock.since(t0)
         }
@@ -225,7 +219,7 @@ public final class DriverSession {
         closed = true
         for instance in kept { try? driver.destroy(instance) }
         kept = []
-        leaveCgroup()
+        if tool != nil { Self.rejoinOrigin() }
         do { try driver.remove(image) } catch { Diagnostics.warn("removing image of \(configuration.driver) run: \(error)") }
         do { try workspace.close() } catch { Diagnostics.warn("teardown of \(configuration.driver) run: \(error)") }
     }

@@ -14,7 +14,7 @@ struct InstanceRunner: @unchecked Sendable {
     /// The run's memory cgroup: each instance gets a child of it.
     let memory: MemoryCgroup?
     let journal: ResourceJournal?
-    /// Drop every cache before each instance (outside its timers).
+    /// Drop every cache between each instance's create and start (outside the timers).
     let cold: Bool
     private let null: FileDescriptor
 
@@ -39,8 +39,6 @@ struct InstanceRunner: @unchecked Sendable {
     struct Outcome {
         var result: InstanceResult
         var kept: Instance?
-        /// The kept instance's memory cgroup, removed with it.
-        var keptCgroup: MemoryCgroup?
         var measuringSeconds = 0.0
         /// A stop request cut a long create short: not a failure of the
         /// driver, so the instance is neither counted nor written.
@@ -79,7 +77,7 @@ struct InstanceRunner: @unchecked Sendable {
                 if probe { memoryBefore = try memory.charge().total }
             } catch {
                 out.result.error = PhaseError(phase: .create, message: "memory cgroup for \(id): \(error)")
-                if let cgroup { removeCgroup(cgroup) }
+                if let cgroup { removeCgroup(cgroup.path) }
                 return out
             }
         }
@@ -91,11 +89,11 @@ struct InstanceRunner: @unchecked Sendable {
             out.result.create = Clock.since(t)
         } catch is Stopped {
             out.stopped = true
-            if let cgroup { removeCgroup(cgroup) }
+            if let cgroup { removeCgroup(cgroup.path) }
             return out
         } catch {
             out.result.error = PhaseError(phase: .create, error)
-            if let cgroup { removeCgroup(cgroup) }
+            if let cgroup { removeCgroup(cgroup.path) }
             return out
         }
         if cold {
@@ -122,7 +120,7 @@ struct InstanceRunner: @unchecked Sendable {
         } catch {
             out.result.error = PhaseError(phase: out.result.start == nil ? .start : .run, error)
         }
-        procs = nil
+        procs = nil // closed: the child has joined
         if let cgroup {
             let t = Clock.now()
             if let c = try? cgroup.charge() {
@@ -146,7 +144,6 @@ struct InstanceRunner: @unchecked Sendable {
         }
         if keep && out.result.error == nil {
             out.kept = instance
-            out.keptCgroup = cgroup
             return out
         }
         t = Clock.now()
@@ -158,7 +155,7 @@ struct InstanceRunner: @unchecked Sendable {
         }
         if let cgroup {
             let t = Clock.now()
-            removeCgroup(cgroup)
+            removeCgroup(cgroup.path)
             out.measuringSeconds += Clock.since(t)
         }
         return out
@@ -166,12 +163,12 @@ struct InstanceRunner: @unchecked Sendable {
 
     /// Removes an instance's cgroup and its journal record; a failure is
     /// left to the run's teardown, which retries it.
-    func removeCgroup(_ cgroup: MemoryCgroup) {
+    func removeCgroup(_ path: String) {
         do {
-            try MemoryCgroup.remove(cgroup.path)
-            try journal?.release(.cgroup(cgroup.path))
+            try MemoryCgroup.remove(path)
+            try journal?.release(.cgroup(path))
         } catch {
-            Diagnostics.warn("memory cgroup \(cgroup.path): \(error)")
+            Diagnostics.warn("memory cgroup \(path): \(error)")
         }
     }
 }

@@ -72,11 +72,11 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
     public static func findTargets(in rootfs: String) throws -> Targets {
         var t = Targets()
         var large: [(String, Int64)] = []
-        for (path, size) in try regularFiles(in: rootfs) where path != "/bin/busybox" {
+        t.readable = try regularFiles(in: rootfs)
+        for (path, size) in t.readable where path != "/bin/busybox" {
             if size >= 64 << 10 { large.append((path, size)) }
             if !path.hasPrefix("/bin/") { t.deletable.append(path) }
         }
-        t.readable = try regularFiles(in: rootfs)
         t.large = large.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.map(\.0)
         t.deletable.sort()
         return t

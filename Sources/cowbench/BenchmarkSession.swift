@@ -14,17 +14,7 @@ enum BenchmarkSession {
             try global.beginRun()
             let seed = options.seed ?? UInt64.random(in: 1...999_999)
             let configs = try drivers.map { try options.configuration(driver: $0, placement: placement, seed: seed) }
-            let catalog = ImageCatalog(stateDirectory: global.stateDirectory)
-            for c in configs { try Preflight.requireDriver(c.driver, root: c.root, layers: try catalog.layerCount(c.image)) }
-            if let bytes = try catalog.estimatedBytes(options.image) {
-                try Preflight.requireImageFits(options.image, bytes: bytes, scratchBytes: placement.root == nil ? placement.scratchBytes : nil,
-                                               stateDirectory: global.stateDirectory)
-            }
-            if placement.root == nil {
-                try Preflight.requireSpace(global.stateDirectory, bytes: UInt64(configs.count) * StateSpace.perScratch,
-                                           for: "\(configs.count) scratch filesystem\(configs.count == 1 ? "" : "s") and the image",
-                                           flag: "--state-dir")
-            }
+            try preflight(configs, placement: placement, global: global)
             let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
             let out = options.out ?? ResultWriter.defaultDirectory(runID: runID)
             try ResultWriter.check(out, force: options.force)
@@ -58,6 +48,26 @@ enum BenchmarkSession {
             try exitIfInterrupted(results: writer.directory)
             let failures = summaries.reduce(0) { $0 + $1.failures }
             if failures > 0 { throw ExitCode(1) }
+        }
+    }
+
+    /// Refuses, before anything is made, what cannot work: a driver the host
+    /// lacks, an image larger than its scratch filesystem, a state directory
+    /// without room for one run's scratch filesystems.
+    static func preflight(_ configs: [RunConfiguration], placement: Placement, global: GlobalOptions) throws {
+        let catalog = ImageCatalog(stateDirectory: global.stateDirectory)
+        for c in configs { try Preflight.requireDriver(c.driver, root: c.root, layers: try catalog.layerCount(c.image)) }
+        for image in Set(configs.map(\.image)).sorted() {
+            guard let bytes = try catalog.estimatedBytes(image) else { continue }
+            try Preflight.requireImageFits(image, bytes: bytes, scratchBytes: placement.root == nil ? placement.scratchBytes : nil,
+                                           stateDirectory: global.stateDirectory)
+        }
+        if placement.root == nil {
+            // Drivers of one run (one sweep point) have their scratch filesystems at once.
+            let drivers = Set(configs.map(\.driver)).count
+            try Preflight.requireSpace(global.stateDirectory, bytes: UInt64(drivers) * StateSpace.perScratch,
+                                       for: "\(drivers) scratch filesystem\(drivers == 1 ? "" : "s") and the image",
+                                       flag: "--state-dir")
         }
     }
 }

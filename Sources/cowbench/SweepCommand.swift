@@ -36,13 +36,7 @@ struct SweepCommand: ParsableCommand {
             let placement = Placement(root: nil, scratchBytes: scratch.scratchBytes)
             let base = try driverList.map { try options.configuration(driver: $0, placement: placement, seed: seed) }
             let plans = try points.map { p in try base.map { try Sweep.apply(p, to: $0) } }
-            let catalog = ImageCatalog(stateDirectory: global.stateDirectory)
-            for c in plans.flatMap({ $0 }) {
-                try Preflight.requireDriver(c.driver, root: nil, layers: try catalog.layerCount(c.image))
-                if let bytes = try catalog.estimatedBytes(c.image) {
-                    try Preflight.requireImageFits(c.image, bytes: bytes, scratchBytes: placement.scratchBytes, stateDirectory: global.stateDirectory)
-                }
-            }
+            try BenchmarkSession.preflight(plans.flatMap { $0 }, placement: placement, global: global)
             let runID = String(UInt32.random(in: 0...UInt32.max), radix: 16)
             let out = options.out ?? ResultWriter.defaultDirectory(runID: runID)
             try ResultWriter.check(out, force: options.force)

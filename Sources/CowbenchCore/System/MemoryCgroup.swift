@@ -45,6 +45,14 @@ public struct MemoryCgroup: Sendable, Equatable {
         guard let h = hierarchy() else {
             throw SetupError("no memory cgroup controller is mounted (neither v2 with memory in cgroup.controllers nor a v1 memory hierarchy)")
         }
+        if h.version == .v2 {
+            // The top cgroup must hand memory down, or the run's has no memory.stat.
+            let handed = (try? FileSystem.read(h.mount + "/cgroup.subtree_control")) ?? ""
+            guard handed.split(whereSeparator: { $0 == " " || $0 == "\n" }).contains("memory") else {
+                throw SetupError("\(h.mount)/cgroup.subtree_control does not enable memory, so cowbench's cgroups would have no "
+                    + "memory controller; enable it (echo +memory > \(h.mount)/cgroup.subtree_control) or pass --no-memory")
+            }
+        }
         let run = try make(h.mount + "/cowbench-" + name, version: h.version, journal: journal)
         if h.version == .v2 {
             try FileSystem.write("+memory", to: run.path + "/cgroup.subtree_control")

@@ -16,10 +16,15 @@ public enum HTMLReport {
         if !data.baselines.isEmpty {
             body += "<h2>What cowbench adds: medians against a C loop and a shell loop</h2>\n" + ReportTables.baseline(data.baselines).html
         }
-        return """
+        return page(title: "cowbench results", body: body)
+    }
+
+    /// A self-contained page around `body`, with the reports' one stylesheet.
+    static func page(title: String, body: String) -> String {
+        """
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>cowbench results</title>
+        <title>\(HTML.escape(title))</title>
         <style>
         body { font: 15px/1.45 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
         table { border-collapse: collapse; margin: 0.8rem 0; font-variant-numeric: tabular-nums; }

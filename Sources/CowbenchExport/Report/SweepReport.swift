@@ -15,7 +15,7 @@ public enum SweepReport {
     static let figures: [Figure] = [
         Figure(title: "sustained cost per instance", unit: "s", format: Axis.duration) { $0.sustained },
         Figure(title: "create, median", unit: "s", format: Axis.duration) { s in s.phases[.create].flatMap { $0.count > 0 ? $0.medianEstimate : nil } },
-        Figure(title: "start + run: run, median", unit: "s", format: Axis.duration) { s in s.phases[.run].flatMap { $0.count > 0 ? $0.medianEstimate : nil } },
+        Figure(title: "run, median", unit: "s", format: Axis.duration) { s in s.phases[.run].flatMap { $0.count > 0 ? $0.medianEstimate : nil } },
         Figure(title: "space per instance", unit: "bytes", format: { ByteSize.format($0) }) { s in s.bytesPerInstance.map { Estimate($0, nil) } },
         Figure(title: "memory per live instance", unit: "bytes", format: { ByteSize.format($0) }) { $0.memoryPerInstance },
     ]
@@ -69,15 +69,7 @@ public enum SweepReport {
                                   markers: markers).svg()
             }
         }
-        return """
-        <!doctype html>
-        <html lang="en"><head><meta charset="utf-8"><title>cowbench sweep</title>
-        <style>body { font: 15px/1.45 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
-        svg { width: 100%; height: auto; max-width: 760px; display: block; margin: 1rem 0; font-size: 12px; }
-        .chart-title { font-size: 15px; font-weight: 600; } p.note { color: #555; }</style></head><body>
-        \(body)</body></html>
-
-        """
+        return HTMLReport.page(title: "cowbench sweep", body: body)
     }
 
     static func x(of point: Sweep.Point, _ name: String) -> Double? {
