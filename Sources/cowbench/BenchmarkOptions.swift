@@ -10,9 +10,9 @@ struct BenchmarkOptions: ParsableArguments {
     @Option(help: "Image: busybox, seed-demo, synthetic[:k=v,...], dir:/layer0,/layer1, or a name from `cowbench image list`.") var image = "busybox"
     @Option(help: "Workload: \(Workload.names.joined(separator: ", ")).") var workload = "start"
     @Option(parsing: .unconditional, help: "Files the write and mixed workloads create.") var files = 100
-    @Option(name: .customLong("file-size"), help: "Size of each file the write workload creates (default: 9 bytes).")
+    @Option(name: .customLong("file-size"), help: "Size of each file the write workload creates (default: 9 bytes), or of seq-write's one file (default: 64M).")
     var fileSize: String?
-    @Option(parsing: .unconditional, help: "Image files the copy-up, delete and mixed workloads touch.") var count = 4
+    @Option(parsing: .unconditional, help: "Image files the copy-up, delete and mixed workloads touch, or bottom-layer entries stat looks up.") var count = 4
     @Option(name: .customLong("read-limit"), help: "Bytes of image files the read workload reads, in path order (default: 1G).")
     var readLimit: String?
     @Flag(help: "Write back and drop the host's page cache, dentries and inodes before each measured instance (outside its timers), so start and run read the image from disk. The kernel drops caches only host-wide.")
@@ -44,7 +44,9 @@ struct BenchmarkOptions: ParsableArguments {
         if let fileSize, ByteSize.parse(fileSize) == nil {
             throw ValidationError("--file-size '\(fileSize)' is not a size; write e.g. 4K")
         }
-        if fileSize != nil && workload != "write" { throw ValidationError("--file-size applies only to --workload write") }
+        if fileSize != nil && !["write", "seq-write"].contains(workload) {
+            throw ValidationError("--file-size applies only to --workload write and seq-write")
+        }
         if let readLimit {
             guard let n = ByteSize.parse(readLimit), n > 0 else { throw ValidationError("--read-limit '\(readLimit)' is not a size; write e.g. 64M") }
             if workload != "read" { throw ValidationError("--read-limit applies only to --workload read") }

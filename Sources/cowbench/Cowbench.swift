@@ -6,7 +6,7 @@ struct Cowbench: ParsableCommand {
         commandName: "cowbench",
         abstract: "Benchmark container storage drivers (overlay, btrfs, copy) on real kernel mounts.",
         version: CowbenchVersion.string,
-        subcommands: [CompareCommand.self, RunCommand.self, SweepCommand.self, BaselineCommand.self, ExhaustCommand.self, ImageCommand.self, ReportCommand.self, DiffCommand.self, CleanupCommand.self, DoctorCommand.self, DriversCommand.self, InstanceCommand.self])
+        subcommands: [CompareCommand.self, RunCommand.self, SweepCommand.self, ClaimsCommand.self, BaselineCommand.self, ExhaustCommand.self, ImageCommand.self, ReportCommand.self, DiffCommand.self, CleanupCommand.self, DoctorCommand.self, DriversCommand.self, InstanceCommand.self])
 }
 
 enum CowbenchVersion {

@@ -21,6 +21,18 @@ public final class LoopDevice {
         ((try? FileSystem.read("/sys/block/\(Path.base(path))/loop/dio")) ?? "").hasPrefix("1")
     }
 
+    /// Bytes the block layer has completed writing to `device` since it was
+    /// attached (sectors written, field 7 of /sys/block/NAME/stat, × 512):
+    /// what a filesystem on it really sent down, whatever it says it did.
+    public static func bytesWritten(_ device: String) throws -> UInt64 {
+        let sys = "/sys/block/\(Path.base(device))/stat"
+        let fields = try FileSystem.read(sys).split(separator: " ", omittingEmptySubsequences: true)
+        guard fields.count >= 7, let sectors = UInt64(fields[6]) else {
+            throw SetupError("\(sys) has no sectors-written field; this kernel's block statistics are not the documented ones")
+        }
+        return sectors * 512
+    }
+
     /// Attaches `backingFile` to a free loop device, asking for direct I/O
     /// (the kernel quietly falls back to buffered I/O where the backing
     /// filesystem cannot do it; `directIO` says which it got).

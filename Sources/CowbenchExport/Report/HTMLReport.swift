@@ -13,6 +13,9 @@ public enum HTMLReport {
         var body = "<h1>cowbench results</h1>\n"
         for runs in ReportGroups.comparisons(data) { body += comparison(runs) }
         for x in data.exhaustions { body += exhaustion(x) }
+        if !data.claims.isEmpty {
+            body += "<h2>\(HTML.escape(ReportTables.claimsHeading(data.claims)))</h2>\n" + ReportTables.claims(data.claims).html
+        }
         if !data.baselines.isEmpty {
             body += "<h2>What cowbench adds: medians against a C loop and a shell loop</h2>\n" + ReportTables.baseline(data.baselines).html
         }

@@ -24,6 +24,9 @@ public enum MarkdownReport {
                 + (x.reclaim.isEmpty ? "" : "; \(x.reclaim)") + ". Workload \(e.workload), \(e.mode).\n\n"
             out += ReportTables.exhaustion(x).markdown
         }
+        if !data.claims.isEmpty {
+            out += "\n## \(ReportTables.claimsHeading(data.claims))\n\n" + ReportTables.claims(data.claims).markdown
+        }
         if !data.baselines.isEmpty {
             out += "\n## What cowbench adds: medians against a C loop and a shell loop\n\n" + ReportTables.baseline(data.baselines).markdown
         }

@@ -11,6 +11,7 @@ public struct ReportData: Sendable, Encodable {
     public var runs: [DriverRun] = []
     public var exhaustions: [Exhaustion] = []
     public var baselines: [BaselineRow] = []
+    public var claims: [ClaimRow] = []
 
     /// The environment columns every cowbench CSV starts with.
     public struct Environment: Sendable, Encodable, Hashable {
@@ -118,12 +119,23 @@ public struct ReportData: Sendable, Encodable {
         public var shellSeconds: Double?
     }
 
+    /// A row of claims.csv.
+    public struct ClaimRow: Sendable, Encodable {
+        public var claim, source, measured, threshold, verdict, reason, host, kernel: String
+    }
+
     public init() {}
 
     /// Adds one result directory's files.
     public mutating func add(_ files: Files) throws {
         if let text = files["instances.csv"] { try addRuns(text, summary: files["summary.csv"], rounds: files["rounds.csv"]) }
         if let text = files["exhaust.csv"] { try addExhaustion(text, summary: files["exhaust-summary.csv"] ?? "") }
+        if let text = files["claims.csv"] {
+            for r in try Self.rows(text, file: "claims.csv", required: ClaimsCSV.columns.prefix(5).map { $0 }) {
+                claims.append(ClaimRow(claim: r["claim"], source: r["source"], measured: r["measured"], threshold: r["threshold"],
+                                       verdict: r["verdict"], reason: r["reason"], host: r["host"], kernel: r["kernel"]))
+            }
+        }
         if let text = files["baseline.csv"] {
             for r in try Self.rows(text, file: "baseline.csv", required: ["driver", "phase", "raw_p50_s"]) {
                 baselines.append(BaselineRow(host: r["host"], kernel: r["kernel"], version: r["cowbench_version"], driver: r["driver"],
@@ -135,7 +147,7 @@ public struct ReportData: Sendable, Encodable {
     }
 
     /// The CSV files a report reads.
-    public static let fileNames = ["instances.csv", "summary.csv", "rounds.csv", "exhaust.csv", "exhaust-summary.csv", "baseline.csv"]
+    public static let fileNames = ["instances.csv", "summary.csv", "rounds.csv", "exhaust.csv", "exhaust-summary.csv", "baseline.csv", "claims.csv"]
 
     private mutating func addRuns(_ text: String, summary: String?, rounds: String?) throws {
         var order: [Environment] = []

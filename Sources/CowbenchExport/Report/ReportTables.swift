@@ -25,6 +25,19 @@ struct ReportTable {
 }
 
 enum ReportTables {
+    /// The docs' claims with their verdicts, the reason standing in for the
+    /// numbers where a claim could not be tested.
+    static func claims(_ rows: [ReportData.ClaimRow]) -> ReportTable {
+        ReportTable(header: ["verdict", "claim", "measured", "threshold", "source"], numeric: [false, false, false, false, false],
+                    rows: rows.map { [$0.verdict, $0.claim, $0.measured.isEmpty ? $0.reason : $0.measured, $0.threshold, $0.source] })
+    }
+
+    /// "The documentation's claims, measured on HOST (kernel K)".
+    static func claimsHeading(_ rows: [ReportData.ClaimRow]) -> String {
+        let hosts = Set(rows.map { "\($0.host) (kernel \($0.kernel))" }).sorted()
+        return "The documentation's claims, measured on " + hosts.joined(separator: ", ")
+    }
+
     static func phases(_ summaries: [RunSummary]) -> ReportTable {
         var t = ReportTable(header: ["driver", "phase", "p50", "95% CI of p50", "p90", "p99", "max"],
                             numeric: [false, false, true, true, true, true, true], rows: [])

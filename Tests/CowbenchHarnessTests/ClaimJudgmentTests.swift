@@ -1,0 +1,79 @@
+import CowbenchCore
+@testable import CowbenchExport
+@testable import CowbenchHarness
+import Glibc
+import Testing
+
+/// Every claim's judgment comes out "does not hold" when the numbers cross
+/// its threshold the wrong way: nothing is decided before measuring.
+@Suite struct ClaimJudgmentTests {
+    let mib = Double(1 << 20)
+
+    @Test func pageCache() {
+        let read = 32 * mib
+        #expect(PageCacheClaim.judge(overlay: 90 * 1024, btrfs: 34 * mib, copy: 34 * mib, readBytes: read) == .holds)
+        #expect(PageCacheClaim.judge(overlay: 30 * mib, btrfs: 34 * mib, copy: 34 * mib, readBytes: read) == .doesNotHold, "overlay not sharing")
+        #expect(PageCacheClaim.judge(overlay: 90 * 1024, btrfs: 1 * mib, copy: 34 * mib, readBytes: read) == .doesNotHold, "btrfs sharing")
+        #expect(PageCacheClaim.judge(overlay: 90 * 1024, btrfs: 34 * mib, copy: 2 * mib, readBytes: read) == .doesNotHold, "copy sharing")
+    }
+
+    @Test func copyUp() {
+        #expect(CopyUpClaim.judge(overlay: 64 * mib, btrfs: 132 * 1024, fileBytes: 64 * mib) == .holds)
+        #expect(CopyUpClaim.judge(overlay: 4096, btrfs: 132 * 1024, fileBytes: 64 * mib) == .doesNotHold, "overlay copying up metadata only")
+        #expect(CopyUpClaim.judge(overlay: 64 * mib, btrfs: 64 * mib, fileBytes: 64 * mib) == .doesNotHold, "btrfs copying the whole file")
+    }
+
+    @Test func layerLookupWantsTheWholeIntervalAboveTheFactor() {
+        #expect(LayerLookupClaim.judge(ratio: Estimate(1.67, 1.51...1.92)) == .holds)
+        #expect(LayerLookupClaim.judge(ratio: Estimate(1.4, 1.1...1.7)) == .doesNotHold, "an interval reaching below 1.25")
+        #expect(LayerLookupClaim.judge(ratio: Estimate(1.0, 0.9...1.1)) == .doesNotHold)
+        #expect(LayerLookupClaim.judge(ratio: Estimate(3, nil)) == .doesNotHold, "no interval, no claim")
+    }
+
+    @Test func sequentialWrite() {
+        #expect(SequentialWriteClaim.judge(ratio: Estimate(1.75, 1.39...2.14)) == .holds)
+        #expect(SequentialWriteClaim.judge(ratio: Estimate(1.05, 0.95...1.2)) == .doesNotHold, "~: the interval includes 1")
+        #expect(SequentialWriteClaim.judge(ratio: Estimate(0.7, 0.6...0.8)) == .doesNotHold, "btrfs faster")
+    }
+
+    @Test func redirectDir() {
+        #expect(RedirectDirClaim.judge(off: EXDEV, on: 0) == .holds)
+        #expect(RedirectDirClaim.judge(off: 0, on: 0) == .doesNotHold, "a kernel that renames without redirect_dir")
+        #expect(RedirectDirClaim.judge(off: EXDEV, on: EXDEV) == .doesNotHold)
+    }
+
+    @Test func unmountSync() {
+        #expect(UnmountSyncClaim.judge(defaultWritten: 64 * mib, volatileWritten: 0, bytes: 64 * mib) == .holds)
+        #expect(UnmountSyncClaim.judge(defaultWritten: 0, volatileWritten: 0, bytes: 64 * mib) == .doesNotHold, "written back before the unmount")
+        #expect(UnmountSyncClaim.judge(defaultWritten: 64 * mib, volatileWritten: 64 * mib, bytes: 64 * mib) == .doesNotHold, "volatile syncing")
+    }
+
+    @Test func metadataExhaustion() {
+        #expect(MetadataExhaustionClaim.judge(classification: .metadata, availableFraction: 0.42) == .holds)
+        #expect(MetadataExhaustionClaim.judge(classification: .data, availableFraction: 0.42) == .doesNotHold)
+        #expect(MetadataExhaustionClaim.judge(classification: .metadata, availableFraction: 0.02) == .doesNotHold, "df agreed it was full")
+    }
+
+    @Test func aClaimThatCannotRunSaysWhy() throws {
+        struct Broken: ClaimCheck {
+            let id = "broken", claim = "c", source = "s", threshold = "t"
+            func check(_ context: ClaimContext) throws -> (figures: [ClaimFigure], verdict: ClaimVerdict) {
+                throw SetupError("mkfs.xfs not found")
+            }
+        }
+        var seen: [String] = []
+        let results = try Claims.run([Broken()], context: ClaimContext(stateDirectory: "/nonexistent", runID: "x", version: "0")) { seen.append($0.id) }
+        #expect(results.map(\.verdict) == [.cannotTest] && results[0].reason == "mkfs.xfs not found" && seen == ["broken"])
+        let csv = ClaimsCSV.render(results, host: "h", kernel: "k", version: "v")
+        #expect(csv.hasPrefix("claim,source,measured,threshold,verdict,"), "\(csv)")
+        #expect(csv.contains("cannot test here") && csv.contains("mkfs.xfs not found"), "\(csv)")
+    }
+
+    @Test func figuresAreWrittenWithUnitsAndIntervals() {
+        let text = ClaimsCSV.measured([
+            ClaimFigure("overlay", 64 * mib, .bytes), ClaimFigure("ratio", Estimate(1.5, 1.25...1.75), .ratio),
+            .outcome("rename", "EXDEV"), ClaimFigure("df", 42, .percent),
+        ])
+        #expect(text == "overlay 64.0 MiB; ratio 1.50× [1.25×, 1.75×]; rename EXDEV; df 42%", "\(text)")
+    }
+}
