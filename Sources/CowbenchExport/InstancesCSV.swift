@@ -7,7 +7,7 @@ public enum InstancesCSV {
         "instance", "round", "probe", "create_s", "start_s", "run_s", "destroy_s", "total_s",
         "instance_bytes", "instance_inodes", "driver_usage_bytes", "driver_usage_inodes", "fs_used_bytes", "fs_free_bytes",
         "btrfs_data_used", "btrfs_data_total", "btrfs_meta_used", "btrfs_meta_total", "btrfs_system_used", "btrfs_system_total",
-        "btrfs_global_reserve", "btrfs_unallocated", "memory_bytes", "page_cache_bytes", "added_memory_bytes", "error_phase", "errno", "error",
+        "btrfs_global_reserve", "btrfs_unallocated", "memory_bytes", "page_cache_bytes", "added_memory_bytes", "run_memory_bytes", "error_phase", "errno", "error",
     ]
 
     public static func header() -> String { CSVEncoding.encode([columns]) }
@@ -22,7 +22,7 @@ public enum InstancesCSV {
             E.number(r.filesystem?.usedBytes), E.number(r.filesystem?.availableBytes),
             E.number(b?.dataUsed), E.number(b?.dataTotal), E.number(b?.metadataUsed), E.number(b?.metadataTotal),
             E.number(b?.systemUsed), E.number(b?.systemTotal), E.number(b?.globalReserveTotal), E.number(b?.unallocated),
-            E.number(r.memoryBytes), E.number(r.pageCacheBytes), E.number(r.addedMemory),
+            E.number(r.memoryBytes), E.number(r.pageCacheBytes), E.number(r.addedMemory), E.number(r.runMemoryBytes),
             r.error?.phase.rawValue ?? "", r.error?.errno ?? "", r.error?.message ?? "",
         ]])
     }

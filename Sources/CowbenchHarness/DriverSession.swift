@@ -138,6 +138,7 @@ public final class DriverSession {
                 lock.withLock {
                     if out.stopped { return }
                     var result = out.result
+                    if let m = result.runMemoryBytes { result.runMemoryBytes = memoryAtStart.map { m - $0 } }
                     if let e = result.error, StateSpace.looksLikeFullBacking(e.errno),
                        let full = StateSpace.fullProblem(stateDirectory) {
                         result.error = PhaseError(phase: e.phase, message: "\(full) (the failure: \(e.message))", errno: e.errno)

@@ -36,6 +36,10 @@ public struct InstanceResult: Sendable {
     /// workload, with no other instance in flight: what one more live
     /// instance adds, wherever its pages were charged.
     public var addedMemory: Int64?
+    /// Kept instances only: how much the run's cgroup had grown since the
+    /// warm-ups settled, read after this instance's workload: the density
+    /// curve, memory against live instances.
+    public var runMemoryBytes: Int64?
     public var error: PhaseError?
 
     public init(index: Int) { self.index = index }

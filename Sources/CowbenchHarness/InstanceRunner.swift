@@ -128,6 +128,7 @@ struct InstanceRunner: @unchecked Sendable {
                 out.result.pageCacheBytes = c.pageCache
             }
             if let memoryBefore, let after = try? memory?.charge().total { out.result.addedMemory = after - memoryBefore }
+            if keep { out.result.runMemoryBytes = try? memory?.charge().total } // made relative by the session
             out.measuringSeconds += Clock.since(t)
         }
         if probe, let before {

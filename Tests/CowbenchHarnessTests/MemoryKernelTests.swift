@@ -50,6 +50,15 @@ struct MemoryKernelTests {
             #expect(s.liveInstances == 8)
             #expect(rows.allSatisfy { $0.memoryBytes != nil && $0.pageCacheBytes != nil }, "every instance has its charge")
             perInstance[driver] = s.memoryPerInstance?.value ?? -1
+            // The density curve: the run's growth after each kept instance, rising
+            // by about the image on btrfs and copy, hardly at all on overlay.
+            let curve = rows.compactMap(\.runMemoryBytes).map(Double.init)
+            #expect(curve.count == 8, "\(driver): a run_memory_bytes per kept instance: \(curve)")
+            if let first = curve.first, let last = curve.last {
+                let slope = (last - first) / 7
+                if driver == "overlay" { #expect(slope <= 0.25 * Self.imageBytes, "overlay slope \(slope)") }
+                else { #expect(slope >= 0.8 * Self.imageBytes, "\(driver) slope \(slope)") }
+            }
         }
         let overlay = perInstance["overlay"]!, btrfs = perInstance["btrfs"]!, copy = perInstance["copy"]!
         // Each btrfs or copy instance caches the image's files again; overlay's

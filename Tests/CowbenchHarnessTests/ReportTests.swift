@@ -33,6 +33,7 @@ import Testing
                 r.filesystem = FilesystemStats(type: 0xEF53, blockSize: 4096, totalBytes: 1 << 30,
                                                freeBytes: (1 << 30) - UInt64((i + 1) << 20) * UInt64(scale),
                                                availableBytes: 0, totalInodes: 1000, freeInodes: 900)
+                r.runMemoryBytes = Int64(i + 1) << 20 * Int64(scale)
                 if d == "copy" && i == 4 { r.error = PhaseError(phase: .create, SyscallError("open", path: "/x", errno: ENOSPC)) }
                 instances += InstancesCSV.row(r, env(d, mode: "accumulate"))
                 s.add(r, timings: !r.probe)
@@ -51,10 +52,21 @@ import Testing
         return ["exhaust.csv": samples, "exhaust-summary.csv": ExhaustCSV.summary(o)]
     }
 
+    static var claimsFiles: ReportData.Files {
+        let results = [
+            ClaimResult(id: "copy-up", claim: "Overlay copies up whole files", source: "Docker docs",
+                        figures: [ClaimFigure("overlay per instance", Double(64 << 20), .bytes)], threshold: "at least 90%", verdict: .holds),
+            ClaimResult(id: "redirect-dir", claim: "EXDEV without redirect_dir", source: "kernel docs", figures: [],
+                        threshold: "EXDEV", verdict: .cannotTest, reason: "the kernel refused redirect_dir=on"),
+        ]
+        return ["claims.csv": ClaimsCSV.render(results, host: "h", kernel: "6.18", version: "0.1.0")]
+    }
+
     static var data: ReportData {
         var d = ReportData()
         try! d.add(files)
         try! d.add(exhaustFiles)
+        try! d.add(claimsFiles)
         return d
     }
 
@@ -91,8 +103,8 @@ import Testing
         #expect(!html.contains("http://") || html.components(separatedBy: "http://").count - 1 == html.components(separatedBy: "http://www.w3.org/2000/svg").count - 1,
                 "nothing fetched: the only URL is the SVG namespace")
         let svgs = html.components(separatedBy: "<svg ").dropFirst().map { "<svg " + $0.components(separatedBy: "</svg>")[0] + "</svg>" }
-        // create, start and run CDFs, disk-vs-instances, the exhaustion timeline, the recovery bars.
-        #expect(svgs.count == 6, "\(svgs.count) charts")
+        // create, start and run CDFs, disk and memory against live instances, the exhaustion timeline, the recovery bars.
+        #expect(svgs.count == 7, "\(svgs.count) charts")
         for svg in svgs {
             let parser = XMLParser(data: Data(svg.utf8))
             #expect(parser.parse(), "not well-formed: \(parser.parserError.map { "\($0)" } ?? "")")
@@ -106,6 +118,9 @@ import Testing
         #expect(cdf.contains("create time (log scale)") && cdf.contains("instances at or below (%)"))
         let disk = svgs.first { $0.contains("Disk used as instances accumulate") }!
         #expect(disk.contains("scratch filesystem used (MiB)") && disk.contains("live instances"))
+        let memory = svgs.first { $0.contains("Memory as instances accumulate") }!
+        #expect(memory.contains("charged to the run's memory cgroup (MiB)") && memory.contains("data-series=\"copy\""))
+        #expect(html.contains("The documentation's claims, measured on h (kernel 6.18)") && html.contains("the kernel refused redirect_dir=on"))
         let timeline = svgs.first { $0.contains("until ENOSPC") }!
         for series in ["df available", "metadata used", "metadata allocated", "global reserve", "unallocated", "data used"] {
             #expect(timeline.contains("data-series=\"\(series)\""), "timeline lacks \(series)")

@@ -75,6 +75,14 @@ public enum HTMLReport {
             }
             out += LineChart(title: "Disk used as instances accumulate (\(e.workload) on \(e.image))", xLabel: "live instances",
                              yLabel: "scratch filesystem used (MiB)", series: series).svg()
+            let memory = runs.enumerated().map { i, r in
+                LineChart.Series(name: r.environment.driver, color: color(r.environment.driver, i),
+                                 points: r.instances.compactMap { inst in inst.runMemoryBytes.map { (Double(inst.index + 1), Double($0) / 1_048_576) } })
+            }
+            if memory.contains(where: { !$0.points.isEmpty }) {
+                out += LineChart(title: "Memory as instances accumulate (\(e.workload) on \(e.image))", xLabel: "live instances",
+                                 yLabel: "charged to the run's memory cgroup (MiB)", series: memory).svg()
+            }
         }
         return out
     }

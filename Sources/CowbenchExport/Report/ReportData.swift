@@ -70,6 +70,7 @@ public struct ReportData: Sendable, Encodable {
         public var addedBytes: Int64?
         public var addedInodes: Int64?
         public var fsUsedBytes: Int64?
+        public var runMemoryBytes: Int64? = nil
         public var errorPhase: String?
         public var errno: String?
     }
@@ -159,7 +160,7 @@ public struct ReportData: Sendable, Encodable {
                 index: Int(r["instance"]) ?? 0, round: Int(r["round"]) ?? 0, probe: r["probe"] == "1",
                 create: Double(r["create_s"]), start: Double(r["start_s"]), run: Double(r["run_s"]),
                 destroy: Double(r["destroy_s"]), addedBytes: Int64(r["instance_bytes"]), addedInodes: Int64(r["instance_inodes"]),
-                fsUsedBytes: Int64(r["fs_used_bytes"]), errorPhase: r["error_phase"].nilIfEmpty, errno: r["errno"].nilIfEmpty))
+                fsUsedBytes: Int64(r["fs_used_bytes"]), runMemoryBytes: Int64(r["run_memory_bytes"]), errorPhase: r["error_phase"].nilIfEmpty, errno: r["errno"].nilIfEmpty))
         }
         var extra: [Environment: (Double?, [String])] = [:]
         for r in try summary.map({ try Self.rows($0, file: "summary.csv", required: ["run_id", "driver", "instances", "failures"]) }) ?? [] {
