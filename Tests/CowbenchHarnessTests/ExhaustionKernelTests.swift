@@ -109,8 +109,13 @@ struct ExhaustionKernelTests {
         #expect(samples.count >= f.instance)
         #expect(o.steps.map(\.name) == ["delete the kept containers (docker container prune)", "commit and wait for the cleaner",
                                         "balance -musage=50"])
-        #expect(o.steps[0].deferred && !o.steps[0].helped, "deleting hands the work to the cleaner, judged in the next step")
-        #expect(o.steps[1].helped, "the cleaner gave the metadata back")
+        #expect(o.steps[0].deferred, "deleting hands the work to the cleaner, judged in the next step")
+        // Under space pressure the kernel may commit, and so run the cleaner,
+        // during the deletes themselves; what must hold is that deleting and
+        // the cleaner together gave the metadata back.
+        var both = o.steps[1]
+        both.before = o.steps[0].before
+        #expect(both.helped, "delete plus the cleaner gave space back: metadata free \(both.before.btrfs?.metadataFree ?? 0) -> \(both.after.btrfs?.metadataFree ?? 0)")
         #expect(o.usableAgain == true)
     }
 
