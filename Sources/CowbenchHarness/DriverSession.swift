@@ -58,7 +58,7 @@ public final class DriverSession {
             let layers = try ImageCatalog(stateDirectory: stateDirectory, journal: journal).resolve(c.image)
             image = try driver.prepare(layers)
             let sample = try driver.create(id: "sample", from: image)
-            let targets = try Workload.findTargets(in: sample.rootfs, bottomLayer: layers.layers.first)
+            let targets = try Workload.findTargets(in: sample.rootfs, layers: layers.layers)
             let argv = try c.workload.argv(targets)
             let hasBinary = Workload.imageHas(argv[0], in: sample.rootfs)
             try driver.destroy(sample)

@@ -19,8 +19,9 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
     /// as a process loading its libraries does: each page once, through
     /// `cat` to /dev/null (see `argv`).
     case read(limit: Int64)
-    /// Look up `count` entries of the image's bottom layer, once each. The
-    /// mount is fresh, so each lookup on overlay passes every layer above.
+    /// Look up `count` entries as deep in the image's stack as lookups go
+    /// (`Targets.deepest`), once each. The mount is fresh, so each lookup
+    /// on overlay asks every layer above the entry's own.
     case stat(count: Int)
     /// Write one file of `bytes` sequentially, a MiB at a time, and fsync it,
     /// so the time holds the writeback (ext4's delayed allocation included).
@@ -84,16 +85,19 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
         public var deletable: [String] = []
         /// Every regular file with its size, in path order.
         public var readable: [(path: String, size: Int64)] = []
-        /// Files and symlinks of the bottom layer still there in the rootfs, in path order.
-        public var bottom: [String] = []
+        /// Files and symlinks that a fresh mount's lookup reaches through
+        /// every layer above them: from the bottom layer up, each still in the
+        /// rootfs with its type, under a directory that every layer above
+        /// also has (overlay asks only the layers where the parent exists).
+        public var deepest: [String] = []
     }
 
     /// Files of at least 64 KiB for copy-up (not the running busybox, which
     /// would be ETXTBSY), and plain files outside /bin for delete.
-    /// `bottomLayer` is the image's first layer directory, when known.
-    public static func findTargets(in rootfs: String, bottomLayer: String? = nil) throws -> Targets {
+    /// `layers` are the image's layer directories, bottom first, when known.
+    public static func findTargets(in rootfs: String, layers: [String] = []) throws -> Targets {
         var t = Targets()
-        if let bottomLayer { t.bottom = try bottomEntries(bottomLayer, rootfs: rootfs) }
+        t.deepest = try deepestEntries(layers, rootfs: rootfs)
         var large: [(String, Int64)] = []
         t.readable = try regularFiles(in: rootfs)
         for (path, size) in t.readable where path != "/bin/busybox" {
@@ -124,22 +128,27 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
         return found
     }
 
-    /// The bottom layer's files and symlinks that the rootfs still has with
-    /// the same type (not deleted by a whiteout above, not replaced).
-    static func bottomEntries(_ layer: String, rootfs: String) throws -> [String] {
+    /// At most `limit` entries for `Targets.deepest`, layer by layer from
+    /// the bottom, in path order within a layer. A directory missing from
+    /// some layer above prunes its whole subtree: nothing under it is
+    /// looked up in that layer either.
+    static func deepestEntries(_ layers: [String], rootfs: String, limit: Int = 10_000) throws -> [String] {
         var found: [String] = []
-        func walk(_ rel: String) throws {
-            for name in try FileSystem.list(layer + rel).sorted() {
+        func everyLayerAbove(_ index: Int, has rel: String) -> Bool {
+            layers[(index + 1)...].allSatisfy { ((try? FileSystem.lstat($0 + rel))?.st_mode ?? 0) & S_IFMT == S_IFDIR }
+        }
+        func walk(_ layer: Int, _ rel: String) throws {
+            for name in try FileSystem.list(layers[layer] + rel).sorted() where found.count < limit {
                 let r = rel + "/" + name
-                let kind = try FileSystem.lstat(layer + r).st_mode & S_IFMT
+                let kind = try FileSystem.lstat(layers[layer] + r).st_mode & S_IFMT
                 if kind == S_IFDIR {
-                    try walk(r)
+                    if everyLayerAbove(layer, has: r) { try walk(layer, r) }
                 } else if kind == S_IFREG || kind == S_IFLNK, ((try? FileSystem.lstat(rootfs + r))?.st_mode ?? 0) & S_IFMT == kind {
                     found.append(r)
                 }
             }
         }
-        try walk("")
+        for layer in layers.indices where found.count < limit { try walk(layer, "") }
         return found
     }
 
@@ -186,7 +195,7 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
             return ["/bin/cat", "--"] + (try Self.readList(targets.readable, limit: limit))
         case .stat(let k):
             // `[` is ash's builtin: one lstat (and a stat) per path, no fork.
-            let files = try pick(targets.bottom, k, "entries in the image's bottom layer")
+            let files = try pick(targets.deepest, k, "entries deep in the image's layer stack (under directories every layer above has)")
             return ["/bin/sh", "-c", "for f; do [ -h \"$f\" ] || [ -e \"$f\" ] || exit 1; done", "sh"] + files
         case .seqWrite(let bytes):
             // A MiB of text built by doubling (no /dev/zero in the box), then

@@ -12,7 +12,7 @@ struct BenchmarkOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Files the write and mixed workloads create.") var files = 100
     @Option(name: .customLong("file-size"), help: "Size of each file the write workload creates (default: 9 bytes), or of seq-write's one file (default: 64M).")
     var fileSize: String?
-    @Option(parsing: .unconditional, help: "Image files the copy-up, delete and mixed workloads touch, or bottom-layer entries stat looks up.") var count = 4
+    @Option(parsing: .unconditional, help: "Image files the copy-up, delete and mixed workloads touch, or the deepest-layer entries stat looks up.") var count = 4
     @Option(name: .customLong("read-limit"), help: "Bytes of image files the read workload reads, in path order (default: 1G).")
     var readLimit: String?
     @Flag(help: "Write back and drop the host's page cache, dentries and inodes before each measured instance (outside its timers), so start and run read the image from disk. The kernel drops caches only host-wide.")

@@ -5,8 +5,9 @@ import Glibc
 import Testing
 
 /// `claims` on the real kernel: every claim is measured (none left as
-/// "cannot test here" on this host, which has every driver and a memory
-/// cgroup), written to claims.csv as it goes, and carried into the report.
+/// "cannot test here" for want of a driver or a memory cgroup, which this
+/// host has; only a noisy host's undecided interval may be), written to
+/// claims.csv as it goes, and carried into the report.
 @Suite(.serialized, .enabled(if: HostCheck.privilegeProblem() == nil, "needs root with CAP_SYS_ADMIN"))
 struct ClaimsTests {
     @Test func everyClaimIsMeasuredAndReported() throws {
@@ -22,7 +23,9 @@ struct ClaimsTests {
         while let row = reader.next() { rows.append(Dictionary(uniqueKeysWithValues: zip(reader.headerRow!, row))) }
         #expect(rows.map { $0["id"] ?? "" } == ["page-cache", "copy-up", "layer-lookup", "redirect-dir", "unmount-sync", "seq-write", "metadata-enospc"])
         for row in rows {
-            #expect(["holds", "does not hold"].contains(row["verdict"] ?? ""), "\(row["id"] ?? ""): \(row["verdict"] ?? "") \(row["reason"] ?? "")")
+            let decided = ["holds", "does not hold"].contains(row["verdict"] ?? "")
+            let undecided = row["verdict"] == "cannot test here" && (row["reason"] ?? "").contains("too noisy to decide")
+            #expect(decided || undecided, "\(row["id"] ?? ""): \(row["verdict"] ?? "") \(row["reason"] ?? "")")
             #expect(!(row["measured"] ?? "").isEmpty && !(row["threshold"] ?? "").isEmpty && !(row["source"] ?? "").isEmpty, "\(row)")
         }
         // The numbers are the experiment's own: the copy-up row carries a whole 64 MiB file on overlay.
@@ -31,7 +34,8 @@ struct ClaimsTests {
         for row in rows { #expect(r.stdout.contains("[\(row["id"] ?? "")]"), "the table has a row for \(row["id"] ?? "")") }
         let report = try FileSystem.read(out + "/report.md")
         #expect(report.contains("The documentation's claims, measured on"), "\(report)")
-        #expect(report.components(separatedBy: "\n| holds |").count + report.components(separatedBy: "\n| does not hold |").count - 2 == 7, "\(report)")
+        let reported = ["holds", "does not hold", "cannot test here"].map { report.components(separatedBy: "\n| \($0) |").count - 1 }
+        #expect(reported.reduce(0, +) == 7, "\(report)")
     }
 
     @Test func onlyPicksClaimsAndRefusesUnknownOnes() throws {

@@ -25,15 +25,19 @@ import Testing
 
     @Test func layerLookupWantsTheWholeIntervalAboveTheFactor() {
         #expect(LayerLookupClaim.judge(ratio: Estimate(1.67, 1.51...1.92)) == .holds)
-        #expect(LayerLookupClaim.judge(ratio: Estimate(1.4, 1.1...1.7)) == .doesNotHold, "an interval reaching below 1.25")
         #expect(LayerLookupClaim.judge(ratio: Estimate(1.0, 0.9...1.1)) == .doesNotHold)
-        #expect(LayerLookupClaim.judge(ratio: Estimate(3, nil)) == .doesNotHold, "no interval, no claim")
+        let straddling = LayerLookupClaim.judge(ratio: Estimate(1.6, 1.17...1.91))
+        #expect(straddling.verdict == .cannotTest, "an interval reaching below 1.25 decides nothing")
+        #expect(straddling.reason?.contains("[1.17×, 1.91×] straddles 1.25×") == true, "\(straddling.reason ?? "")")
+        #expect(straddling.reason?.contains("claims --only layer-lookup") == true, "says what to do")
+        #expect(LayerLookupClaim.judge(ratio: Estimate(3, nil)).verdict == .cannotTest, "no interval, no claim")
     }
 
     @Test func sequentialWrite() {
         #expect(SequentialWriteClaim.judge(ratio: Estimate(1.75, 1.39...2.14)) == .holds)
-        #expect(SequentialWriteClaim.judge(ratio: Estimate(1.05, 0.95...1.2)) == .doesNotHold, "~: the interval includes 1")
         #expect(SequentialWriteClaim.judge(ratio: Estimate(0.7, 0.6...0.8)) == .doesNotHold, "btrfs faster")
+        #expect(SequentialWriteClaim.judge(ratio: Estimate(0.95, 0.8...1.0)) == .doesNotHold, "btrfs no slower")
+        #expect(SequentialWriteClaim.judge(ratio: Estimate(1.5, 0.47...4.85)).verdict == .cannotTest, "~: the interval includes 1")
     }
 
     @Test func redirectDir() {
@@ -57,7 +61,7 @@ import Testing
     @Test func aClaimThatCannotRunSaysWhy() throws {
         struct Broken: ClaimCheck {
             let id = "broken", claim = "c", source = "s", threshold = "t"
-            func check(_ context: ClaimContext) throws -> (figures: [ClaimFigure], verdict: ClaimVerdict) {
+            func check(_ context: ClaimContext) throws -> (figures: [ClaimFigure], judgement: ClaimJudgement) {
                 throw SetupError("mkfs.xfs not found")
             }
         }

@@ -16,11 +16,33 @@ import Testing
         #expect(symlink("/bin/busybox", "\(base)/rootfs/bin/sh") == 0)
         try FileSystem.mkdir("\(base)/rootfs/etc/replaced")
         try FileSystem.write("x", to: "\(base)/rootfs/etc/new")
-        let t = try Workload.findTargets(in: "\(base)/rootfs", bottomLayer: "\(base)/layer")
-        #expect(t.bottom == ["/bin/busybox", "/bin/sh"], "\(t.bottom)")
+        let t = try Workload.findTargets(in: "\(base)/rootfs", layers: ["\(base)/layer"])
+        #expect(t.deepest == ["/bin/busybox", "/bin/sh"], "\(t.deepest)")
         let argv = try Workload.stat(count: 2).argv(t)
         #expect(argv.suffix(2) == ["/bin/busybox", "/bin/sh"] && argv[0] == "/bin/sh")
         #expect(throws: SetupError.self) { try Workload.stat(count: 3).argv(t) }
+    }
+
+    /// Overlay asks only the layers that have the parent directory, so a
+    /// bottom-layer file under /bin, which no layer above has, is found at
+    /// once however many layers there are: stat must take entries whose
+    /// directory the whole stack above has.
+    @Test func statTakesEntriesWhoseDirectoryEveryLayerAboveHas() throws {
+        let base = "/var/tmp/cowbench-deep-\(getpid())"
+        defer { try? TreeRemover.remove(base) }
+        let files = ["0/bin/busybox", "0/rootfile", "0/data/a/x0", "1/data/a/x1", "1/data/b/y1", "1/data/a/gone", "2/data/a/x2"]
+        for f in files {
+            try FileSystem.createDirectories(Path.parent("\(base)/\(f)"))
+            try FileSystem.write("x", to: "\(base)/\(f)")
+        }
+        for f in ["bin/busybox", "rootfile", "data/a/x0", "data/a/x1", "data/b/y1", "data/a/x2"] {
+            try FileSystem.createDirectories(Path.parent("\(base)/rootfs/\(f)"))
+            try FileSystem.write("x", to: "\(base)/rootfs/\(f)")
+        }
+        let t = try Workload.findTargets(in: "\(base)/rootfs", layers: ["0", "1", "2"].map { "\(base)/\($0)" })
+        // bin and data/b are missing from a layer above theirs; data/a/gone was deleted above.
+        #expect(t.deepest == ["/data/a/x0", "/rootfile", "/data/a/x1", "/data/a/x2"], "\(t.deepest)")
+        #expect(try Workload.deepestEntries(["0", "1", "2"].map { "\(base)/\($0)" }, rootfs: "\(base)/rootfs", limit: 2) == ["/data/a/x0", "/rootfile"])
     }
 
     @Test func seqWriteCopiesWholeChunksAndRefusesAPartialOne() throws {

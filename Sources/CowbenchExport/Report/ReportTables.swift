@@ -25,11 +25,14 @@ struct ReportTable {
 }
 
 enum ReportTables {
-    /// The docs' claims with their verdicts, the reason standing in for the
-    /// numbers where a claim could not be tested.
+    /// The docs' claims with their verdicts; a "cannot test here" gives its
+    /// reason after the numbers, or in their place.
     static func claims(_ rows: [ReportData.ClaimRow]) -> ReportTable {
         ReportTable(header: ["verdict", "claim", "measured", "threshold", "source"], numeric: [false, false, false, false, false],
-                    rows: rows.map { [$0.verdict, $0.claim, $0.measured.isEmpty ? $0.reason : $0.measured, $0.threshold, $0.source] })
+                    rows: rows.map { r in
+                        let why = r.reason.isEmpty ? r.measured : r.measured.isEmpty ? r.reason : "\(r.measured); why: \(r.reason)"
+                        return [r.verdict, r.claim, why, r.threshold, r.source]
+                    })
     }
 
     /// "The documentation's claims, measured on HOST (kernel K)".

@@ -1,10 +1,21 @@
 import CowbenchCore
+import Foundation
 
 /// What a claim's measurement says about it.
 public enum ClaimVerdict: String, Sendable, CaseIterable {
     case holds = "holds"
     case doesNotHold = "does not hold"
     case cannotTest = "cannot test here"
+}
+
+/// A verdict with, for "cannot test here", the reason.
+public struct ClaimJudgement: Sendable, Equatable {
+    public var verdict: ClaimVerdict
+    public var reason: String?
+
+    public static let holds = ClaimJudgement(verdict: .holds)
+    public static let doesNotHold = ClaimJudgement(verdict: .doesNotHold)
+    public static func cannotTest(_ reason: String) -> ClaimJudgement { ClaimJudgement(verdict: .cannotTest, reason: reason) }
 }
 
 /// What one claim's experiment found on this host.
@@ -65,7 +76,8 @@ public struct ClaimFigure: Sendable, Equatable {
 /// `check` measures and hands the numbers to a pure judgment (each claim's
 /// `judge`), which compares them with `threshold`; nothing is hard-coded,
 /// so every claim can come out "does not hold". An experiment that cannot
-/// run here throws, and the claim is "cannot test here" with the reason.
+/// run here throws, and the claim is "cannot test here" with the reason; so
+/// is one whose interval straddles the threshold (the host was too noisy).
 public protocol ClaimCheck: Sendable {
     /// A short name for `--only`.
     var id: String { get }
@@ -73,7 +85,7 @@ public protocol ClaimCheck: Sendable {
     /// Where the claim is made.
     var source: String { get }
     var threshold: String { get }
-    func check(_ context: ClaimContext) throws -> (figures: [ClaimFigure], verdict: ClaimVerdict)
+    func check(_ context: ClaimContext) throws -> (figures: [ClaimFigure], judgement: ClaimJudgement)
 }
 
 /// Where claims run: cowbench's state directory and a run ID of their own.
@@ -155,7 +167,8 @@ public enum Claims {
             let start = Clock.now()
             var r = ClaimResult(id: c.id, claim: c.claim, source: c.source, figures: [], threshold: c.threshold, verdict: .cannotTest)
             do {
-                (r.figures, r.verdict) = try c.check(context)
+                let (figures, judgement) = try c.check(context)
+                (r.figures, r.verdict, r.reason) = (figures, judgement.verdict, judgement.reason)
             } catch {
                 if StopRequest.requested { break }
                 r.reason = "\(error)"
@@ -167,10 +180,18 @@ public enum Claims {
         return results
     }
 
-    /// Whether the whole 95% interval lies at or above `factor`; without an
-    /// interval (too few samples) nothing is shown, so no.
-    static func above(_ e: Estimate, _ factor: Double) -> Bool {
-        guard let i = e.interval else { return false }
-        return i.lowerBound >= factor
+    /// Holds when the whole 95% interval lies above `factor`, does not hold
+    /// when it lies wholly at or below it; an interval that straddles it
+    /// decides nothing, and says so, rather than call noise a refutation.
+    static func exceeds(_ e: Estimate, _ factor: Double, claim id: String) -> ClaimJudgement {
+        guard let i = e.interval else {
+            return .cannotTest("too few instances for a 95% interval of the ratio; rerun `cowbench claims --only \(id)`")
+        }
+        if i.lowerBound > factor { return .holds }
+        if i.upperBound <= factor { return .doesNotHold }
+        return .cannotTest("the ratio's 95% interval [\(ratioText(i.lowerBound)), \(ratioText(i.upperBound))] straddles "
+            + "\(ratioText(factor)): the host was too noisy to decide; rerun `cowbench claims --only \(id)` when it is quieter")
     }
+
+    private static func ratioText(_ x: Double) -> String { String(format: "%.2f×", x) }
 }

@@ -9,7 +9,7 @@ struct CopyUpClaim: ClaimCheck {
     static let fileBytes = 64 << 20
     let threshold = "after 1 byte of a 64 MiB image file changes: overlay's instance holds at least 90% of the file, btrfs's at most 5%"
 
-    func check(_ context: ClaimContext) throws -> (figures: [ClaimFigure], verdict: ClaimVerdict) {
+    func check(_ context: ClaimContext) throws -> (figures: [ClaimFigure], judgement: ClaimJudgement) {
         let image = "synthetic:layers=2,files=1,sizes=64m,delete=0,overwrite=0"
         let configs = ["overlay", "btrfs"].map { driver in
             var c = ClaimContext.configuration(driver, image: image, workload: .copyUp(count: 1), instances: 6, block: 6)
@@ -25,7 +25,7 @@ struct CopyUpClaim: ClaimCheck {
         return (figures, Self.judge(overlay: bytes[0], btrfs: bytes[1], fileBytes: Double(Self.fileBytes)))
     }
 
-    static func judge(overlay: Double, btrfs: Double, fileBytes: Double) -> ClaimVerdict {
+    static func judge(overlay: Double, btrfs: Double, fileBytes: Double) -> ClaimJudgement {
         overlay >= 0.9 * fileBytes && btrfs <= 0.05 * fileBytes ? .holds : .doesNotHold
     }
 }

@@ -10,7 +10,7 @@ struct MetadataExhaustionClaim: ClaimCheck {
     static let minimumFree = 0.10
     let threshold = "a short `exhaust` (512M btrfs, data fragmented first) fails with ENOSPC classified as metadata while df shows at least 10% available"
 
-    func check(_ context: ClaimContext) throws -> (figures: [ClaimFigure], verdict: ClaimVerdict) {
+    func check(_ context: ClaimContext) throws -> (figures: [ClaimFigure], judgement: ClaimJudgement) {
         let run = Exhaustion(configuration: ExhaustConfiguration(), stateDirectory: context.stateDirectory,
                              runID: "\(context.runID)-\(id)", version: context.version)
         let outcome = try run.run(onSample: { _, _ in }, progress: { context.status("claim \(id): \($0)") })
@@ -32,7 +32,7 @@ struct MetadataExhaustionClaim: ClaimCheck {
         return (figures, Self.judge(classification: failure.classification, availableFraction: free))
     }
 
-    static func judge(classification: ExhaustClass, availableFraction: Double) -> ClaimVerdict {
+    static func judge(classification: ExhaustClass, availableFraction: Double) -> ClaimJudgement {
         classification == .metadata && availableFraction >= minimumFree ? .holds : .doesNotHold
     }
 }

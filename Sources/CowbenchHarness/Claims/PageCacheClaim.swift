@@ -13,7 +13,7 @@ struct PageCacheClaim: ClaimCheck {
         "\(Self.live) live instances each read the same 32 MiB: overlay adds under 10% of it per instance, btrfs and copy over 50%"
     }
 
-    func check(_ context: ClaimContext) throws -> (figures: [ClaimFigure], verdict: ClaimVerdict) {
+    func check(_ context: ClaimContext) throws -> (figures: [ClaimFigure], judgement: ClaimJudgement) {
         // One generated layer of 32 files of 1 MiB on busybox; every file is read.
         let image = "synthetic:layers=2,files=32,sizes=1m,delete=0,overwrite=0"
         let configs = ["overlay", "btrfs", "copy"].map { driver in
@@ -34,7 +34,7 @@ struct PageCacheClaim: ClaimCheck {
         return (figures, Self.judge(overlay: per[0], btrfs: per[1], copy: per[2], readBytes: Double(Self.readBytes)))
     }
 
-    static func judge(overlay: Double, btrfs: Double, copy: Double, readBytes: Double) -> ClaimVerdict {
+    static func judge(overlay: Double, btrfs: Double, copy: Double, readBytes: Double) -> ClaimJudgement {
         overlay < 0.1 * readBytes && btrfs > 0.5 * readBytes && copy > 0.5 * readBytes ? .holds : .doesNotHold
     }
 }

@@ -10,7 +10,7 @@ struct RedirectDirClaim: ClaimCheck {
     let source = "kernel docs: overlayfs.rst, Renaming directories"
     let threshold = "rename(2) of the image's /etc in an instance: EXDEV with redirect_dir=off, success with redirect_dir=on"
 
-    func check(_ context: ClaimContext) throws -> (figures: [ClaimFigure], verdict: ClaimVerdict) {
+    func check(_ context: ClaimContext) throws -> (figures: [ClaimFigure], judgement: ClaimJudgement) {
         try context.withOverlay(id) { workspace, image, journal in
             var outcomes: [Int32] = []
             for option in ["redirect_dir=off", "redirect_dir=on"] {
@@ -28,5 +28,5 @@ struct RedirectDirClaim: ClaimCheck {
     }
 
     /// `off` and `on` are rename's errno, 0 for success.
-    static func judge(off: Int32, on: Int32) -> ClaimVerdict { off == EXDEV && on == 0 ? .holds : .doesNotHold }
+    static func judge(off: Int32, on: Int32) -> ClaimJudgement { off == EXDEV && on == 0 ? .holds : .doesNotHold }
 }

@@ -13,7 +13,7 @@ struct UnmountSyncClaim: ClaimCheck {
     static let trials = 3
     let threshold = "after writing 64 MiB into an instance: its unmount writes at least 50% of it to disk by default, at most 10% with volatile"
 
-    func check(_ context: ClaimContext) throws -> (figures: [ClaimFigure], verdict: ClaimVerdict) {
+    func check(_ context: ClaimContext) throws -> (figures: [ClaimFigure], judgement: ClaimJudgement) {
         try context.withOverlay(id) { workspace, image, journal in
             guard let device = workspace.scratch?.loopDevice else { throw SetupError("the overlay claim has no scratch loop device") }
             let drivers = [("default", workspace.driver), ("volatile", try OverlayDriver(root: workspace.root, journal: journal, mountFlags: ["volatile"]))]
@@ -46,7 +46,7 @@ struct UnmountSyncClaim: ClaimCheck {
         }
     }
 
-    static func judge(defaultWritten: Double, volatileWritten: Double, bytes: Double) -> ClaimVerdict {
+    static func judge(defaultWritten: Double, volatileWritten: Double, bytes: Double) -> ClaimJudgement {
         defaultWritten >= 0.5 * bytes && volatileWritten <= 0.1 * bytes ? .holds : .doesNotHold
     }
 }
