@@ -179,7 +179,7 @@ static int start_run(const char *root, const char *program, int isolation, int n
     char *envp[] = { "PATH=/bin:/usr/bin:/sbin:/usr/sbin", "HOME=/root", NULL };
     pid_t pid;
     int stage;
-    int err = cb_spawn_instance(root, argv, envp, isolation, -1, null_fd, null_fd, null_fd, &pid, &stage, NULL);
+    int err = cb_spawn_instance(root, argv, envp, isolation, -1, null_fd, null_fd, null_fd, &pid, &stage, NULL, NULL);
     if (err) { errno = err; return -1; }
     int status;
     while (waitpid(pid, &status, 0) < 0) if (errno != EINTR) return -1;

@@ -4,7 +4,7 @@ import CowbenchHarness
 /// every row so files from many hosts can be concatenated.
 public enum InstancesCSV {
     public static let columns = EnvironmentFields.runColumns + [
-        "instance", "round", "probe", "create_s", "start_s", "run_s", "destroy_s", "total_s",
+        "instance", "round", "probe", "create_s", "start_s", "run_s", "destroy_s", "total_s", "cgroup_join_s",
         "instance_bytes", "instance_inodes", "driver_usage_bytes", "driver_usage_inodes", "fs_used_bytes", "fs_free_bytes",
         "btrfs_data_used", "btrfs_data_total", "btrfs_meta_used", "btrfs_meta_total", "btrfs_system_used", "btrfs_system_total",
         "btrfs_global_reserve", "btrfs_unallocated", "memory_bytes", "page_cache_bytes", "added_memory_bytes", "run_memory_bytes", "error_phase", "errno", "error",
@@ -17,7 +17,7 @@ public enum InstancesCSV {
         let b = r.btrfs
         return E.encode([EnvironmentFields.run(env) + [
             "\(r.index)", "\(r.round)", r.probe ? "1" : "0",
-            E.seconds(r.create), E.seconds(r.start), E.seconds(r.run), E.seconds(r.destroy), E.seconds(r.total),
+            E.seconds(r.create), E.seconds(r.start), E.seconds(r.run), E.seconds(r.destroy), E.seconds(r.total), E.seconds(r.cgroupJoin),
             E.number(r.addedBytes), E.number(r.addedInodes), E.number(r.usage?.bytes), E.number(r.usage?.inodes),
             E.number(r.filesystem?.usedBytes), E.number(r.filesystem?.availableBytes),
             E.number(b?.dataUsed), E.number(b?.dataTotal), E.number(b?.metadataUsed), E.number(b?.metadataTotal),

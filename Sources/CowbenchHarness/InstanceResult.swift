@@ -9,6 +9,11 @@ public struct InstanceResult: Sendable {
     public var start: Double?
     public var run: Double?
     public var destroy: Double?
+    /// How long the child's write to its memory cgroup's cgroup.procs took,
+    /// kept out of `start`: the write waits for an RCU grace period when no
+    /// cgroup move happened lately, so it grows with the time between
+    /// instances (a slow driver's), not with anything the driver does.
+    public var cgroupJoin: Double?
     /// Whether this was a space probe: run alone after a settle, and
     /// measured only once its writes had reached the filesystem.
     public var probe = false

@@ -109,9 +109,10 @@ struct InstanceRunner: @unchecked Sendable {
             // start ends when the child calls execve, by the child's own
             // reading of the clock: whether this thread is scheduled before or
             // after the child exits, the split stays the same.
-            let (pid, execAt) = try RootfsProcess.launch(rootfs: instance.rootfs, argv: argv, isolation: isolation, cgroup: procs,
-                                                         stdin: null.raw, stdout: null.raw, stderr: null.raw)
-            out.result.start = execAt - t
+            let (pid, execAt, join) = try RootfsProcess.launch(rootfs: instance.rootfs, argv: argv, isolation: isolation, cgroup: procs,
+                                                               stdin: null.raw, stdout: null.raw, stderr: null.raw)
+            out.result.start = execAt - t - join
+            if procs != nil { out.result.cgroupJoin = join }
             let status = try RootfsProcess.wait(pid)
             out.result.run = Clock.now() - execAt
             if status != 0 {

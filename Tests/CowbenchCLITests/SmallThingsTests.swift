@@ -80,7 +80,7 @@ struct SmallThingsTests {
             var ts = timespec()
             clock_gettime(CLOCK_MONOTONIC, &ts)
             let before = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-            let (pid, execAt) = try RootfsProcess.launch(rootfs: Self.base + "/img/0", argv: ["/bin/true"], stdout: null)
+            let (pid, execAt, _) = try RootfsProcess.launch(rootfs: Self.base + "/img/0", argv: ["/bin/true"], stdout: null)
             _ = try RootfsProcess.wait(pid)
             clock_gettime(CLOCK_MONOTONIC, &ts)
             let after = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9

@@ -106,4 +106,15 @@ struct MemoryKernelTests {
         #expect(w.count == 6 && c.count == 6)
         #expect(c[c.count / 2] > 1.5 * w[w.count / 2], "cold start+run \(c) against warm \(w)")
     }
+
+    /// Joining a v1 memory cgroup waits for an RCU grace period once no move
+    /// happened for a while, which a copy's slow create guarantees: the wait
+    /// is timed apart, so it shows up in cgroupJoin and not in start.
+    @Test func cgroupJoinIsTimedApartFromStart() throws {
+        let (_, rows) = try run("copy", keep: false, instances: 8)
+        #expect(rows.allSatisfy { $0.cgroupJoin != nil }, "every instance with a cgroup has its join timed")
+        let longer = rows.filter { ($0.cgroupJoin ?? 0) > ($0.start ?? .infinity) }
+        let seen = rows.map { "start \($0.start ?? -1) join \($0.cgroupJoin ?? -1)" }
+        #expect(!longer.isEmpty, "some join took longer than the whole start, so it is not inside it: \(seen)")
+    }
 }

@@ -108,9 +108,12 @@ enum cb_isolation {
 /// 0/1/2 (-1 leaves one alone), and execve(argv[0]). Returns 0 once the exec
 /// has happened (CLONE_VFORK holds the caller until then), with the child's
 /// pid in *pid and, if exec_ns is not NULL, the child's CLOCK_MONOTONIC
-/// time just before its execve in *exec_ns. On failure returns the errno and
-/// sets *stage to the step that failed; a child that failed has been reaped.
+/// time just before its execve in *exec_ns, and, if join_ns is not NULL, how
+/// long its write to cgroup.procs took in *join_ns. On failure returns the
+/// errno and sets *stage to the step that failed; a child that failed has
+/// been reaped.
 int cb_spawn_instance(const char *root, char *const argv[], char *const envp[], int isolation, int cgroup_fd,
-                      int stdin_fd, int stdout_fd, int stderr_fd, pid_t *pid, int *stage, uint64_t *exec_ns);
+                      int stdin_fd, int stdout_fd, int stderr_fd, pid_t *pid, int *stage, uint64_t *exec_ns,
+                      uint64_t *join_ns);
 
 #endif

@@ -41,16 +41,18 @@ public enum RootfsProcess {
 
     /// As `start`, and also when the child called execve, in CLOCK_MONOTONIC
     /// seconds, as the child itself read the clock. With `cgroup` (an open
-    /// cgroup.procs) the child joins that cgroup before anything else.
+    /// cgroup.procs) the child joins that cgroup before anything else, and
+    /// `cgroupJoin` is how many seconds of the start that write took.
     public static func launch(rootfs: String, argv: [String], environment: [String] = defaultEnvironment,
                               isolation: Isolation = .container, cgroup: FileDescriptor? = nil,
-                              stdin: Int32 = -1, stdout: Int32 = -1, stderr: Int32 = -1) throws -> (pid: pid_t, execAt: Double) {
+                              stdin: Int32 = -1, stdout: Int32 = -1, stderr: Int32 = -1) throws -> (pid: pid_t, execAt: Double, cgroupJoin: Double) {
         var pid: pid_t = 0
         var stage: Int32 = 0
         var execNs: UInt64 = 0
+        var joinNs: UInt64 = 0
         let err = withCStrings(argv) { cargv in
             withCStrings(environment) { cenv in
-                cb_spawn_instance(rootfs, cargv, cenv, isolation.c, cgroup?.raw ?? -1, stdin, stdout, stderr, &pid, &stage, &execNs)
+                cb_spawn_instance(rootfs, cargv, cenv, isolation.c, cgroup?.raw ?? -1, stdin, stdout, stderr, &pid, &stage, &execNs, &joinNs)
             }
         }
         if err != 0 {
@@ -65,7 +67,7 @@ public enum RootfsProcess {
             }
             throw SyscallError(call, path: path, errno: err)
         }
-        return (pid, Double(execNs) / 1e9)
+        return (pid, Double(execNs) / 1e9, Double(joinNs) / 1e9)
     }
 
     /// Waits for `pid`; returns its exit status, or 128 + signal if it was killed.
