@@ -12,13 +12,15 @@ public enum TerminalTable {
             out += "\(e.driver) — \(e.image), \(e.workload), \(e.mode), \(s.instances) instances in \(s.blocks.count) "
                 + "block\(s.blocks.count == 1 ? "" : "s") of up to \(e.block) on \(e.filesystem)\n"
             out += "  " + sustainedLine(s) + "\n"
-            out += "  phase         p50   95% CI of p50             p90        p99        max\n"
-            for p in Phase.allCases {
+            // Wide enough for the widest interval, so "[178.52 ms, 217.06 ms]" is never cut.
+            let measured = Phase.allCases.filter { s.phases[$0]!.count > 0 }
+            let width = max(20, measured.map { interval(s.phases[$0]!.medianEstimate).count + 1 }.max() ?? 0)
+            out += "  phase         p50   95% CI of p50" + String(repeating: " ", count: width - 5) + "p90        p99        max\n"
+            for p in measured {
                 let st = s.phases[p]!
-                guard st.count > 0 else { continue }
                 let m = st.medianEstimate
                 out += "  " + p.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0) + duration(m.value).leftPad(9)
-                    + "   " + interval(m).padding(toLength: 20, withPad: " ", startingAt: 0)
+                    + "   " + interval(m).padding(toLength: width, withPad: " ", startingAt: 0)
                     + [st.percentile(90), st.percentile(99), st.max].map { duration($0).leftPad(11) }.joined() + "\n"
             }
             out += "  " + spaceLine(s) + "\n"

@@ -99,6 +99,22 @@ import Testing
         #expect(TerminalTable.spaceLine(sum).contains("inodes n/a (ext4 has no inode count)"))
     }
 
+    /// Reading 200 MiB takes hundreds of milliseconds: the interval column
+    /// grows to hold it whole, and the columns after it stay aligned.
+    @Test func wideIntervalsAreNeverCut() {
+        var sum = RunSummary(environment: CSVTests.env)
+        for i in 0..<30 {
+            var r = InstanceResult(index: i)
+            r.create = 0.001; r.start = 0.001; r.run = 0.150 + Double(i) * 0.003; r.destroy = 0.001
+            sum.add(r)
+        }
+        let lines = TerminalTable.render([sum]).split(separator: "\n").map(String.init)
+        let run = lines.first { $0.hasPrefix("  run ") } ?? ""
+        let header = lines.first { $0.contains("95% CI of p50") } ?? ""
+        #expect(run.contains(" ms]"), "the interval ends with its unit: \(run)")
+        #expect(header.count == run.count, "header and row align:\n\(header)\n\(run)")
+    }
+
     @Test func sustainedChargesSettleAndTeardown() {
         var sum = RunSummary(environment: CSVTests.env)
         for i in 0..<40 { var r = InstanceResult(index: i); r.create = 0.001; sum.add(r) }
