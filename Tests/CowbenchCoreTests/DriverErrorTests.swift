@@ -45,6 +45,37 @@ extension KernelTests {
             }
         }
 
+        /// Past mount(2)'s page, options go through fsconfig: key=value ones as
+        /// strings, bare ones as flags; the mount shows the same options as a
+        /// short stack mounted with mount(2).
+        @Test func keyValueOptionsReachTheKernelThroughFsconfig() throws {
+            try DriverFixture.with(DriverFactory(OverlayDriver.self)) { f in
+                let options = ["metacopy=on", "redirect_dir=on", "volatile"]
+                for (name, count) in [("short", 2), ("deep", 500)] {
+                    let lowers = try (0..<count).map { i -> String in
+                        let d = f.state + "/\(name)-l\(i)"
+                        try FileSystem.mkdir(d)
+                        return d
+                    }
+                    let upper = f.scratch.mountPoint + "/\(name)-upper", work = f.scratch.mountPoint + "/\(name)-work"
+                    let target = f.scratch.mountPoint + "/\(name)-merged"
+                    for d in [upper, work, target] { try FileSystem.mkdir(d) }
+                    #expect(OverlayMount.fitsMountOptions(lowers: lowers, upper: upper, work: work, flags: options) == (count == 2))
+                    try OverlayMount.mount(lowers: lowers, upper: upper, work: work, target: target, flags: options)
+                    let mounted = Mounts.mounts(under: target).first { $0.mountPoint == target }
+                    try Mounts.unmount(target)
+                    let seen = mounted?.options ?? ""
+                    // The kernel shows a bare volatile as fsync=volatile.
+                    let tail = seen.split(separator: ",").filter { !$0.hasPrefix("lowerdir") }
+                    for o in ["metacopy=on", "redirect_dir=on", "fsync=volatile"] {
+                        #expect(tail.contains(Substring(o)), "\(name): \(o) in \(tail)")
+                    }
+                    for d in [upper, target] + lowers { try TreeRemover.remove(d) }
+                    try TreeRemover.remove(work)
+                }
+            }
+        }
+
         @Test func tooManyLayersForOverlayIsRefused() throws {
             try DriverFixture.with(DriverFactory(OverlayDriver.self)) { f in
                 let layers = ImageLayers(name: "deep", layers: Array(repeating: f.state, count: 501))

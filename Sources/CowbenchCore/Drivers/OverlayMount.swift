@@ -44,8 +44,15 @@ enum OverlayMount {
         for layer in lowers { try set("lowerdir+", layer) }
         try set("upperdir", upper)
         try set("workdir", work)
-        for flag in flags where fsconfig(fs, UInt32(FSCONFIG_SET_FLAG.rawValue), flag, nil, 0) != 0 {
-            throw SyscallError("fsconfig(\(flag))", path: target, hint: kernelMessages(fs))
+        // mount(2)'s "metacopy=on" is a key and a string here; only a bare
+        // "volatile" is a flag, which the kernel refuses a value for.
+        for option in flags {
+            let kv = option.split(separator: "=", maxSplits: 1).map(String.init)
+            if kv.count == 2 {
+                try set(kv[0], kv[1])
+            } else if fsconfig(fs, UInt32(FSCONFIG_SET_FLAG.rawValue), option, nil, 0) != 0 {
+                throw SyscallError("fsconfig(\(option))", path: target, hint: kernelMessages(fs))
+            }
         }
         if fsconfig(fs, UInt32(FSCONFIG_CMD_CREATE.rawValue), nil, nil, 0) != 0 {
             throw SyscallError("fsconfig(create)", path: target, hint: kernelMessages(fs))
