@@ -87,8 +87,8 @@ static int spawn_child(void *arg) {
     // The write waits for an RCU grace period when no cgroup move happened
     // lately (cgroup_threadgroup_rwsem): a wait set by how often cowbench
     // starts instances, not by the driver, so it is timed apart.
-    uint64_t join_start = monotonic_ns();
     if (a->cgroup_fd >= 0) {
+        uint64_t join_start = monotonic_ns();
         if (write(a->cgroup_fd, "0", 1) != 1) stage = CB_STAGE_CGROUP;
         a->join_ns = monotonic_ns() - join_start;
     }
