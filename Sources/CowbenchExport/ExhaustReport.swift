@@ -41,7 +41,8 @@ public enum ExhaustReport {
     }
 
     /// "Instance 19 failed with ENOSPC in write on …: metadata 114/142 MiB
-    /// (DUP), unallocated 1 MiB, so no new metadata chunk could be made,
+    /// (DUP), unallocated 1 MiB, not above the 102 MiB the kernel keeps back
+    /// for a data chunk, so metadata could not grow,
     /// while df still reported 66 MiB available (13% of 512 MiB)."
     public static func explain(_ o: ExhaustOutcome) -> String {
         if let c = o.churn {
@@ -73,7 +74,9 @@ public enum ExhaustReport {
         let unalloc = "unallocated \(mib(b.unallocated))"
         switch f.classification {
         case .metadata:
-            return "\(head): metadata exhaustion. \(meta), \(unalloc), so no new metadata chunk could be made, while \(df). "
+            let floor = "\(mib(b.metadataGrowthFloor)) the kernel keeps back for a data chunk"
+                + (b.metadataCopies > 1 ? " (\(b.metadataCopies) times over for \(b.metadataProfile))" : "")
+            return "\(head): metadata exhaustion. \(meta), \(unalloc), not above the \(floor), so metadata could not grow, while \(df). "
                 + "The \(mib(b.dataFree)) free inside data chunks (\(data)) cannot hold metadata: btrfs gives space to data "
                 + "or metadata a whole chunk at a time, and only a balance moves it back."
         case .data:

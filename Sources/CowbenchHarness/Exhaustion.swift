@@ -148,9 +148,9 @@ public final class Exhaustion {
         return outcome
     }
 
-    /// Classifies the state at an ENOSPC. A metadata chunk cannot be made
-    /// once unallocated space is below `headroom`: NOTES.md saw 1 MiB left at
-    /// every failure on kernel 6.18.
+    /// Classifies the state at an ENOSPC. Metadata cannot grow once
+    /// unallocated space is at or below `BtrfsSpace.metadataGrowthFloor`
+    /// (or under 8 MiB on a tiny filesystem).
     public static func classify(_ s: ExhaustSample) -> ExhaustClass {
         let fs = s.filesystem
         guard let b = s.btrfs else {
@@ -159,7 +159,7 @@ public final class Exhaustion {
             if fs.totalInodes > 0 && fs.freeInodes * 10 < fs.totalInodes { return .inodes }
             return fs.availableBytes < fs.blockSize * 16 ? .data : .unclear
         }
-        let headroom = max(UInt64(8 << 20), b.deviceSize / 64)
+        let headroom = max(UInt64(8 << 20), b.metadataGrowthFloor + 1)
         let small = max(UInt64(4 << 20), b.deviceSize / 100)
         let canAllocate = b.unallocated >= headroom
         // Data counts as full only when its chunks hold (almost) nothing:

@@ -25,6 +25,26 @@ public struct BtrfsSpace: Sendable, Equatable {
 
     public var dataFree: UInt64 { dataTotal &- dataUsed }
 
+    /// Copies each metadata block is written in: DUP and RAID1 keep two.
+    public var metadataCopies: UInt64 {
+        switch metadataProfile {
+        case "DUP", "RAID1", "RAID10": return 2
+        case "RAID1C3": return 3
+        case "RAID1C4": return 4
+        default: return 1
+        }
+    }
+
+    /// Unallocated bytes at or below which metadata can no longer grow.
+    /// Since Linux 6.7 (calc_available_free_space, "adjust overcommit logic
+    /// when very close to full") the kernel keeps one data chunk's worth,
+    /// min(10% of the device, 1 GiB), out of what metadata may overcommit,
+    /// counted per metadata copy; a 192 MiB filesystem with DUP metadata
+    /// failed here with 13 MiB unallocated, under this floor of 38 MiB.
+    public var metadataGrowthFloor: UInt64 {
+        min(deviceSize / 10, 1 << 30) * metadataCopies
+    }
+
     // Block-group type bits from <linux/btrfs_tree.h>.
     static let data: UInt64 = 1 << 0, system: UInt64 = 1 << 1, metadata: UInt64 = 1 << 2
     static let globalReserve: UInt64 = 1 << 49
