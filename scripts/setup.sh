@@ -12,6 +12,8 @@ packages=(
   util-linux        # losetup, findmnt (used by tests to check for leaks)
   pkg-config
   libarchive-dev    # image import: tar, pax and GNU formats, gzip and zstd
+  xfsprogs          # mkfs.xfs for the reflink driver's scratch xfs
+  fuse-overlayfs    # the fuse-overlayfs driver (brings fuse3)
 )
 if [ "${1:-}" = "--tests" ]; then
   packages+=(

@@ -10,11 +10,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/btrfs.h>
 #include <linux/openat2.h>
+#include <linux/fs.h>
+#include <linux/fiemap.h>
 
 int cb_syncfs(int fd) { return syncfs(fd); }
 
@@ -140,3 +143,36 @@ int cb_install_stop_handlers(void) {
 
 int cb_stop_count(void) { return stop_count; }
 int cb_stop_signal(void) { return stop_signal; }
+
+int cb_ficlone(int dst, int src) {
+    int rc;
+    do { rc = ioctl(dst, FICLONE, src); } while (rc < 0 && errno == EINTR);
+    return rc;
+}
+
+int cb_fiemap_bytes(int fd, uint64_t *own, uint64_t *shared) {
+    enum { batch = 64 };
+    char buf[sizeof(struct fiemap) + batch * sizeof(struct fiemap_extent)];
+    struct fiemap *fm = (struct fiemap *)buf;
+    uint64_t start = 0;
+    for (;;) {
+        memset(buf, 0, sizeof(buf));
+        fm->fm_start = start;
+        fm->fm_length = FIEMAP_MAX_OFFSET - start;
+        fm->fm_flags = 0; // no FIEMAP_FLAG_SYNC: a usage walk must not force writeback; delalloc extents still show
+        fm->fm_extent_count = batch;
+        if (ioctl(fd, FS_IOC_FIEMAP, fm) < 0) {
+            if (errno == EINTR) continue;
+            return -errno;
+        }
+        if (fm->fm_mapped_extents == 0) return 0;
+        for (unsigned i = 0; i < fm->fm_mapped_extents; i++) {
+            struct fiemap_extent *e = &fm->fm_extents[i];
+            if (e->fe_flags & FIEMAP_EXTENT_SHARED) *shared += e->fe_length; else *own += e->fe_length;
+            start = e->fe_logical + e->fe_length;
+            if (e->fe_flags & FIEMAP_EXTENT_LAST) return 0;
+        }
+    }
+}
+
+int cb_become_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }

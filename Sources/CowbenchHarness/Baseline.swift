@@ -30,13 +30,19 @@ public final class RawLoopSession {
     private var closed = false
     private let isolation: Isolation
 
+    /// The driver's mechanism has no C or shell loop to compare against.
+    public struct NoRawReference: Error, CustomStringConvertible {
+        public let driver: String
+        public var description: String { "\(driver): no raw reference (no C loop reproduces this driver's mechanism); its baseline row is skipped" }
+    }
+
     public init(driver driverName: String, image imageName: String, warmup: Int, stateDirectory: String, runID: String,
                 scratchSize: UInt64, isolation: Isolation = .container) throws {
         self.isolation = isolation
-        let type = try DriverRegistry.driver(named: driverName)
-        journal = try ResourceJournal(path: "\(stateDirectory)/runs/\(runID)-\(driverName)-baseline.journal")
+        let type = try DriverRegistry.resolve(driverName)
+        journal = try ResourceJournal(path: "\(stateDirectory)/runs/\(runID)-\(type.spec.pathComponent)-baseline.journal")
         do {
-            workspace = try DriverWorkspace(type, root: nil, scratchDirectory: "\(stateDirectory)/scratch/\(runID)-\(driverName)-baseline",
+            workspace = try DriverWorkspace(type, root: nil, scratchDirectory: "\(stateDirectory)/scratch/\(runID)-\(type.spec.pathComponent)-baseline",
                                             scratchSize: scratchSize, journal: journal)
         } catch {
             _ = try? journal.teardown()
@@ -45,7 +51,8 @@ public final class RawLoopSession {
         do {
             let layers = try ImageCatalog(stateDirectory: stateDirectory, journal: journal).resolve(imageName)
             image = try workspace.driver.prepare(layers)
-            mechanism = workspace.driver.mechanism(for: image)
+            guard let m = workspace.driver.mechanism(for: image) else { throw NoRawReference(driver: driverName) }
+            mechanism = m
             directory = workspace.root + "/baseline"
             try journal.record(.directory(directory))
             try FileSystem.mkdir(directory, mode: 0o700)

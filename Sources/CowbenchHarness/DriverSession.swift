@@ -36,10 +36,10 @@ public final class DriverSession {
                 warmupProgress: ((Int, Int) -> Void)? = nil) throws {
         configuration = c
         self.stateDirectory = stateDirectory
-        let type = try DriverRegistry.driver(named: c.driver)
-        let journal = try ResourceJournal(path: "\(stateDirectory)/runs/\(runID)-\(c.driver).journal")
+        let type = try DriverRegistry.resolve(c.driver)
+        let journal = try ResourceJournal(path: "\(stateDirectory)/runs/\(runID)-\(type.spec.pathComponent).journal")
         do {
-            workspace = try DriverWorkspace(type, root: c.root, scratchDirectory: "\(stateDirectory)/scratch/\(runID)-\(c.driver)",
+            workspace = try DriverWorkspace(type, root: c.root, scratchDirectory: "\(stateDirectory)/scratch/\(runID)-\(type.spec.pathComponent)",
                                             scratchSize: c.scratchSize, journal: journal)
         } catch {
             _ = try? journal.teardown() // also drops the journal file once nothing in it is live
@@ -50,7 +50,7 @@ public final class DriverSession {
             // Read before any session moves this process (a static is set once,
             // on first use): where every session's teardown puts cowbench back.
             if c.memory, Self.origin != nil {
-                let run = try MemoryCgroup.makeRun("\(runID)-\(c.driver)", journal: journal)
+                let run = try MemoryCgroup.makeRun("\(runID)-\(type.spec.pathComponent)", journal: journal)
                 memory = run
                 tool = try run.child("tool", journal: journal)
                 try tool?.join()

@@ -30,11 +30,11 @@ public final class Exhaustion {
                     onOutcome: @escaping (ExhaustOutcome) throws -> Void = { _ in },
                     progress: @escaping (String) -> Void = { _ in }) throws -> ExhaustOutcome {
         let c = configuration
-        let type = try DriverRegistry.driver(named: c.driver)
-        let journal = try ResourceJournal(path: "\(stateDirectory)/runs/\(runID)-exhaust-\(c.driver).journal")
+        let type = try DriverRegistry.resolve(c.driver)
+        let journal = try ResourceJournal(path: "\(stateDirectory)/runs/\(runID)-exhaust-\(type.spec.pathComponent).journal")
         let workspace: DriverWorkspace
         do {
-            workspace = try DriverWorkspace(type, root: nil, scratchDirectory: "\(stateDirectory)/scratch/\(runID)-exhaust-\(c.driver)",
+            workspace = try DriverWorkspace(type, root: nil, scratchDirectory: "\(stateDirectory)/scratch/\(runID)-exhaust-\(type.spec.pathComponent)",
                                             scratchSize: c.size, journal: journal)
         } catch {
             _ = try? journal.teardown()

@@ -10,7 +10,7 @@ struct BaselineCommand: ParsableCommand {
         abstract: "Measure what cowbench adds: the same instances as a tight C loop and as a shell loop, in the same run.")
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: "Comma-separated drivers.") var drivers = DriverRegistry.names.joined(separator: ",")
+    @Option(help: "Comma-separated drivers.") var drivers = DriverRegistry.defaultNames.joined(separator: ",")
     @Option(help: "Image for every loop.") var image = "busybox"
     @Option(parsing: .unconditional, help: "Instances per loop.") var instances = 200
     @Option(parsing: .unconditional, help: "Warm-up instances per loop, not counted.") var warmup = 3
@@ -19,7 +19,7 @@ struct BaselineCommand: ParsableCommand {
     @Flag(help: "Overwrite what --out already holds.") var force = false
     @Option(help: "Directory for baseline.csv and instances.csv (default results/<date>-<host>-<id>).") var out: String?
 
-    var driverList: [String] { drivers.split(separator: ",").map(String.init) }
+    var driverList: [String] { DriverRegistry.splitSpecs(drivers) }
 
     func validate() throws {
         for d in driverList { try validateDriverName(d, flag: "--drivers") }
@@ -46,8 +46,14 @@ struct BaselineCommand: ParsableCommand {
             let block = 20
             for driver in driverList where !StopRequest.requested {
                 Diagnostics.note("\(driver): C loop and cowbench in alternating blocks of \(block), then the shell loop; \(instances) instances each")
-                let raw = try RawLoopSession(driver: driver, image: image, warmup: warmup, stateDirectory: global.stateDirectory,
+                let raw: RawLoopSession
+                do {
+                    raw = try RawLoopSession(driver: driver, image: image, warmup: warmup, stateDirectory: global.stateDirectory,
                                              runID: runID, scratchSize: size, isolation: isolation)
+                } catch let e as RawLoopSession.NoRawReference {
+                    Diagnostics.note("\(e)")
+                    continue
+                }
                 defer { raw.close() }
                 var row = BaselineComparison(driver: driver, baseline: raw.result)
                 var c = RunConfiguration(driver: driver)

@@ -8,9 +8,9 @@ struct CompareCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var scratch: ScratchOptions
     @OptionGroup var options: BenchmarkOptions
-    @Option(help: "Comma-separated drivers to compare.") var drivers = DriverRegistry.names.joined(separator: ",")
+    @Option(help: "Comma-separated driver specs to compare; a spec may carry options after a colon, and a variant's options stay in its name: overlay:metacopy=on. See `cowbench drivers`.") var drivers = DriverRegistry.defaultNames.joined(separator: ",")
 
-    var driverList: [String] { drivers.split(separator: ",").map(String.init) }
+    var driverList: [String] { DriverRegistry.splitSpecs(drivers) }
 
     func validate() throws {
         for d in driverList { try validateDriverName(d, flag: "--drivers") }

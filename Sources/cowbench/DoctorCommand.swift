@@ -12,7 +12,7 @@ struct DoctorCommand: ParsableCommand {
         var checks = Doctor.checks(.gather(stateDirectory: global.stateDirectory))
         if let root {
             checks += DriverRegistry.all.map { type in
-                let problem = DriverWorkspace.rootProblem(Path.resolved(root), for: type)
+                let problem = DriverWorkspace.rootProblem(Path.resolved(root), for: DriverChoice(type))
                 return Doctor.Check(name: "root for \(type.name)", status: problem == nil ? .ok : .fail, detail: problem ?? root)
             }
         }

@@ -58,11 +58,14 @@ func exitIfInterrupted(results: String) throws {
     throw ExitCode(128 + StopRequest.signal)
 }
 
-/// The `validate()` check for a flag that names a driver.
+/// The `validate()` check for a flag that names a driver spec
+/// (`overlay`, `overlay:metacopy=on`).
 func validateDriverName(_ name: String, flag: String) throws {
-    guard DriverRegistry.names.contains(name) else {
-        throw ValidationError("\(flag) '\(name)' is unknown; choose one of \(DriverRegistry.names.joined(separator: ", "))")
+    guard let spec = try? DriverSpec(parsing: name), DriverRegistry.names.contains(spec.name) else {
+        throw ValidationError("\(flag) '\(name)' is unknown; choose one of \(DriverRegistry.names.joined(separator: ", ")), "
+            + "with options after a colon (overlay:metacopy=on; `cowbench drivers` lists them)")
     }
+    do { _ = try DriverRegistry.resolve(name) } catch { throw ValidationError("\(flag): \(error)") }
 }
 
 /// Where a driver runs: an existing directory, or a scratch filesystem of

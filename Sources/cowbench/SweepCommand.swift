@@ -12,10 +12,10 @@ struct SweepCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var scratch: ScratchOptions
     @OptionGroup var options: BenchmarkOptions
-    @Option(help: "Comma-separated drivers.") var drivers = DriverRegistry.names.joined(separator: ",")
+    @Option(help: "Comma-separated drivers.") var drivers = DriverRegistry.defaultNames.joined(separator: ",")
     @Option(help: "NAME=v1,v2,…: \(Sweep.names.joined(separator: ", ")) (repeatable).") var param: [String] = []
 
-    var driverList: [String] { drivers.split(separator: ",").map(String.init) }
+    var driverList: [String] { DriverRegistry.splitSpecs(drivers) }
 
     func validate() throws {
         for d in driverList { try validateDriverName(d, flag: "--drivers") }

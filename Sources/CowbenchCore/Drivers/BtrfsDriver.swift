@@ -15,7 +15,7 @@ public final class BtrfsDriver: StorageDriver {
     public let root: String
     private let journal: ResourceJournal
 
-    public init(root: String, journal: ResourceJournal) throws {
+    public init(root: String, journal: ResourceJournal, options: DriverOptions = DriverOptions()) throws {
         let fs = try FileSystem.statfs(root)
         guard fs.type == FilesystemStats.btrfsMagic else {
             throw DriverError("the btrfs driver needs a btrfs filesystem, but \(root) is \(fs.typeName); "
@@ -80,7 +80,7 @@ public final class BtrfsDriver: StorageDriver {
         try BtrfsSubvolume.sync(root)
     }
 
-    public func mechanism(for image: PreparedImage) -> DriverMechanism { .snapshot(source: topLayer(image)) }
+    public func mechanism(for image: PreparedImage) -> DriverMechanism? { .snapshot(source: topLayer(image)) }
 
     private func topLayer(_ image: PreparedImage) -> String { image.path + "/\(image.layerCount - 1)" }
 }

@@ -18,7 +18,7 @@ public final class CopyDriver: StorageDriver {
     /// extents, so "copy" is really a reflink there.
     public let copyIsReflink: Bool
 
-    public init(root: String, journal: ResourceJournal) throws {
+    public init(root: String, journal: ResourceJournal, options: DriverOptions = DriverOptions()) throws {
         self.root = root
         self.journal = journal
         copyIsReflink = try FileSystem.statfs(root).type == FilesystemStats.btrfsMagic
@@ -64,7 +64,7 @@ public final class CopyDriver: StorageDriver {
 
     public func settle() throws { try FileSystem.syncfs(root) }
 
-    public func mechanism(for image: PreparedImage) -> DriverMechanism { .copy(source: flatTree(image)) }
+    public func mechanism(for image: PreparedImage) -> DriverMechanism? { .copy(source: flatTree(image)) }
 
     private func flatTree(_ image: PreparedImage) -> String { image.path + "/flat" }
 }

@@ -24,4 +24,20 @@ enum DriverLayout {
     }
 
     static func instancePath(_ root: String, _ id: String) -> String { root + "/instances/" + id }
+
+    /// Copies each layer, still in overlay's on-disk format, to
+    /// `images/NAME/0…N-1`, for the drivers that stack them (overlay, FUSE).
+    static func copyLayers(_ image: ImageLayers, root: String, journal: ResourceJournal) throws -> PreparedImage.Draft {
+        let dir = try makeImageDirectory(root, image.name, journal: journal)
+        for (i, layer) in image.layers.enumerated() {
+            try FileSystem.mkdir(dir + "/\(i)")
+            try TreeCopier.copyContents(of: layer, into: dir + "/\(i)")
+        }
+        return .init(path: dir, layerCount: image.layers.count)
+    }
+
+    /// The layer directories of a prepared image, top first, as lowerdir wants them.
+    static func lowers(_ image: PreparedImage) -> [String] {
+        (0..<image.layerCount).reversed().map { image.path + "/\($0)" }
+    }
 }

@@ -1,11 +1,15 @@
 import Foundation
 import Glibc
 
-/// The drivers cowbench knows, looked up by name, and whether each works here.
+/// The drivers cowbench knows, looked up by spec, and whether each works here.
 public enum DriverRegistry {
-    public static let all: [any StorageDriver.Type] = [OverlayDriver.self, BtrfsDriver.self, CopyDriver.self]
+    /// What `compare` runs when no --drivers is given: the seed drivers,
+    /// whose needs every host cowbench supports meets.
+    public static let defaults: [any StorageDriver.Type] = [OverlayDriver.self, BtrfsDriver.self, CopyDriver.self]
+    public static let all: [any StorageDriver.Type] = defaults + [ReflinkDriver.self, FuseOverlayDriver.self]
 
     public static var names: [String] { all.map { $0.name } }
+    public static var defaultNames: [String] { defaults.map { $0.name } }
 
     public static func driver(named name: String) throws -> any StorageDriver.Type {
         guard let d = all.first(where: { $0.name == name }) else {
@@ -14,24 +18,76 @@ public enum DriverRegistry {
         return d
     }
 
-    /// Whether `driver` can run on this host, and if not, why and what to do.
-    public static func availability(of driver: any StorageDriver.Type) -> (works: Bool, reason: String) {
-        if let problem = HostCheck.privilegeProblem() { return (false, problem) }
-        let caps = driver.capabilities
-        if caps.mountsInstances, !HostCheck.kernelHasFilesystem("overlay") {
-            return (false, "the kernel has no overlay filesystem (not in /proc/filesystems; try modprobe overlay)")
+    /// Splits a comma-separated list of specs, where a spec's own options
+    /// are comma-separated too: `overlay,overlay:redirect_dir=on,index=on,btrfs`
+    /// is three specs. A piece starts a new spec when it names a driver.
+    public static func splitSpecs(_ list: String) -> [String] {
+        var out: [String] = []
+        for piece in list.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
+            let head = piece.split(separator: ":", maxSplits: 1).first.map(String.init) ?? piece
+            if names.contains(head) || out.isEmpty || !out[out.count - 1].contains(":") {
+                out.append(piece)
+            } else {
+                out[out.count - 1] += "," + piece
+            }
         }
-        let fs = caps.scratchFilesystem.rawValue
-        if !HostCheck.kernelHasFilesystem(fs) {
+        return out
+    }
+
+    /// The driver a spec names, with its options checked against the ones
+    /// the driver declares. Creates nothing.
+    public static func resolve(_ text: String) throws -> DriverChoice {
+        let spec = try DriverSpec(parsing: text)
+        let type = try driver(named: spec.name)
+        for e in spec.options.entries {
+            guard let info = type.options.first(where: { $0.key == e.key }) else {
+                let known = type.options.map(\.usage)
+                throw SetupError("driver \(spec.name) has no option '\(e.key)' (in '\(text)'); "
+                    + (known.isEmpty ? "it takes none" : "it takes " + known.joined(separator: ", ")))
+            }
+            if info.values.isEmpty, let v = e.value {
+                throw SetupError("driver option \(e.key) is a bare flag, but '\(text)' gives it the value '\(v)'; write \(spec.name):\(e.key)")
+            }
+            if !info.values.isEmpty, !info.values.contains(e.value ?? "") {
+                throw SetupError("driver option \(e.key) in '\(text)' takes \(info.values.joined(separator: " or ")), not '\(e.value ?? "")'")
+            }
+        }
+        return DriverChoice(type, spec: spec)
+    }
+
+    /// Whether `driver` can run on this host, and if not, why and what to do.
+    public static func availability(of driver: any StorageDriver.Type, options: DriverOptions = DriverOptions()) -> (works: Bool, reason: String) {
+        if let problem = HostCheck.privilegeProblem() { return (false, problem) }
+        let caps = driver.capabilities(options)
+        if let fs = caps.instanceFilesystem, !HostCheck.kernelHasFilesystem(fs) {
             return (false, "the kernel has no \(fs) filesystem (not in /proc/filesystems; try modprobe \(fs))")
         }
-        if Command.find("mkfs.\(fs)") == nil {
-            return (false, "mkfs.\(fs) is missing, so no scratch \(fs) can be made; run scripts/setup.sh")
+        for tool in caps.requiredTools where Command.find(tool) == nil {
+            return (false, "\(tool) is missing; run scripts/setup.sh")
         }
+        if let problem = caps.scratchFilesystem.hostProblem { return (false, problem) }
         if !FileSystem.exists("/dev/loop-control") {
             return (false, "/dev/loop-control is missing, so no loop-backed scratch filesystem can be made; pass --root")
         }
-        return (true, "ok: scratch \(fs) on a loop device")
+        return (true, "ok: scratch \(caps.scratchFilesystem.rawValue) on a loop device")
+    }
+}
+
+/// A driver type with the options of one spec: what a run opens.
+public struct DriverChoice: Sendable, CustomStringConvertible {
+    public let type: any StorageDriver.Type
+    public let spec: DriverSpec
+
+    public init(_ type: any StorageDriver.Type, spec: DriverSpec? = nil) {
+        self.type = type
+        self.spec = spec ?? DriverSpec(name: type.name)
+    }
+
+    public var capabilities: DriverCapabilities { type.capabilities(spec.options) }
+    public var description: String { spec.description }
+
+    public func open(root: String, journal: ResourceJournal) throws -> any StorageDriver {
+        try type.init(root: root, journal: journal, options: spec.options)
     }
 }
 

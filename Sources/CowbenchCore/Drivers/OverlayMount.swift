@@ -65,6 +65,25 @@ enum OverlayMount {
         }
     }
 
+    /// The kernel's words for the first of `options` it refuses, set one by
+    /// one on a filesystem context that is never created; nil if it takes all.
+    static func refused(_ options: [String]) -> String? {
+        let fs = fsopen("overlay", UInt32(FSOPEN_CLOEXEC))
+        if fs < 0 { return nil } // no fsopen (kernel before 5.2): the probe mount will tell
+        defer { close(fs) }
+        for option in options {
+            let kv = option.split(separator: "=", maxSplits: 1).map(String.init)
+            let rc = kv.count == 2 ? fsconfig(fs, UInt32(FSCONFIG_SET_STRING.rawValue), kv[0], kv[1], 0)
+                                   : fsconfig(fs, UInt32(FSCONFIG_SET_FLAG.rawValue), option, nil, 0)
+            if rc != 0 {
+                let e = errno
+                return "the kernel refuses overlay option \(option): fsconfig: \(Errno.name(e))"
+                    + (kernelMessages(fs).map { "; " + $0 } ?? "")
+            }
+        }
+        return nil
+    }
+
     /// The kernel's own words from the filesystem context ("e overlay: ...").
     private static func kernelMessages(_ fs: Int32) -> String? {
         let saved = errno

@@ -6,7 +6,7 @@ import Glibc
 /// The lifecycle, as a benchmark drives it:
 ///
 /// ```swift
-/// let driver = try OverlayDriver(root: scratch.mountPoint, journal: journal)
+/// let driver = try OverlayDriver(root: scratch.mountPoint, journal: journal, options: DriverOptions())
 /// let image = try driver.prepare(layers)          // once per run
 /// for n in 0..<200 {
 ///     let instance = try driver.create(id: "i\(n)", from: image)
@@ -22,16 +22,27 @@ import Glibc
 /// Every driver keeps all of its state under `root`, records each mount,
 /// subvolume and directory in the journal before it creates it, and is
 /// described by `capabilities` so callers never branch on a driver's name.
+/// Options (`overlay:metacopy=on`) come in through `init`, are declared in
+/// `options`, and may change the capabilities.
 /// Instances and prepared images are plain values: a later process can
 /// destroy an instance created by an earlier one.
 public protocol StorageDriver: AnyObject, Sendable {
     /// The name users type: `overlay`, `btrfs`, `copy`.
     static var name: String { get }
+    /// The capabilities with no options given.
     static var capabilities: DriverCapabilities { get }
+    /// The options a spec may give (`overlay:volatile`); none by default.
+    static var options: [DriverOptionInfo] { get }
+    /// The capabilities with `options` in force.
+    static func capabilities(_ options: DriverOptions) -> DriverCapabilities
+    /// Why the host refuses `options`, found without creating anything
+    /// (the kernel's words), or nil.
+    static func check(_ options: DriverOptions) -> String?
 
     /// Opens the driver on `root`. Fails at once, naming the path, if `root`
-    /// cannot hold this driver (for example btrfs on ext4).
-    init(root: String, journal: ResourceJournal) throws
+    /// cannot hold this driver (for example btrfs on ext4) or the kernel
+    /// refuses an option (with the kernel's reason).
+    init(root: String, journal: ResourceJournal, options: DriverOptions) throws
 
     /// Turns image layers into the driver's own representation.
     func prepare(_ image: ImageLayers) throws -> PreparedImage
@@ -45,8 +56,9 @@ public protocol StorageDriver: AnyObject, Sendable {
     /// figures read afterwards are final.
     func settle() throws
     /// What `create` does for `image`, reduced to the kernel mechanism, so
-    /// a baseline can replay it without cowbench in the way.
-    func mechanism(for image: PreparedImage) -> DriverMechanism
+    /// a baseline can replay it without cowbench in the way; nil when no
+    /// raw reference loop exists for this driver.
+    func mechanism(for image: PreparedImage) -> DriverMechanism?
     /// A change of kernel API the driver makes for this image (overlay past
     /// one page of mount options), so a step in a sweep's curve is not
     /// mistaken for the kernel's; nil when there is none to tell.
@@ -54,7 +66,11 @@ public protocol StorageDriver: AnyObject, Sendable {
 }
 
 extension StorageDriver {
+    public static var options: [DriverOptionInfo] { [] }
+    public static func capabilities(_ options: DriverOptions) -> DriverCapabilities { capabilities }
+    public static func check(_ options: DriverOptions) -> String? { nil }
     public func apiNote(for image: PreparedImage, instance id: String) -> String? { nil }
+    public func mechanism(for image: PreparedImage) -> DriverMechanism? { nil }
 }
 
 /// A driver's create and destroy as bare kernel operations: what a C loop or
@@ -96,6 +112,18 @@ public struct DriverCapabilities: Sendable, Equatable {
     public var deferredDestroyWork: Bool
     /// A line for `cowbench drivers`.
     public var summary: String
+    /// Whether rename(2) of a directory that came from the image works in
+    /// place; overlay without `redirect_dir` gives EXDEV and `mv` copies.
+    public var renamesImageDirectories = true
+    /// Whether a chown or chmod of an image file copies only its metadata
+    /// (overlay's `metacopy=on`), not its data.
+    public var metadataOnlyCopyUp = false
+    /// Whether each instance is served by a daemon process of its own (FUSE).
+    public var daemonPerInstance = false
+    /// Host programs the driver runs, which must be installed.
+    public var requiredTools: [String] = []
+    /// The filesystem each instance is mounted as (overlay, fuse), if any.
+    public var instanceFilesystem: String?
 }
 
 /// An image as an ordered list of layer directories, bottom layer first, in
@@ -118,6 +146,12 @@ public struct PreparedImage: Sendable, Equatable, Codable {
     /// The driver-owned directory that holds the representation.
     public let path: String
     public let layerCount: Int
+
+    /// Where a shared helper put an image, before a driver names itself on it.
+    struct Draft {
+        let path: String
+        let layerCount: Int
+    }
 }
 
 /// One private rootfs.

@@ -10,6 +10,9 @@ public enum Resource: Equatable, Sendable, CustomStringConvertible {
     case subvolume(String)
     /// A memory cgroup directory (see `MemoryCgroup`).
     case cgroup(String)
+    /// A daemon serving `mountPoint` (fuse-overlayfs), found by its command
+    /// line; recorded before it starts, like everything else.
+    case daemon(program: String, mountPoint: String)
 
     public var description: String { fields.joined(separator: " ") }
 
@@ -18,6 +21,7 @@ public enum Resource: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .directory(let p), .file(let p), .mount(let p), .subvolume(let p), .cgroup(let p): p
         case .loop(_, let b): b
+        case .daemon(_, let m): m
         }
     }
 
@@ -29,6 +33,7 @@ public enum Resource: Equatable, Sendable, CustomStringConvertible {
         case .mount(let p): ["mount", p]
         case .subvolume(let p): ["subvol", p]
         case .cgroup(let p): ["cgroup", p]
+        case .daemon(let program, let m): ["daemon", program, m]
         }
     }
 
@@ -40,6 +45,7 @@ public enum Resource: Equatable, Sendable, CustomStringConvertible {
         case ("mount", 2): self = .mount(f[1])
         case ("subvol", 2): self = .subvolume(f[1])
         case ("cgroup", 2): self = .cgroup(f[1])
+        case ("daemon", 3): self = .daemon(program: f[1], mountPoint: f[2])
         default: return nil
         }
     }
@@ -193,6 +199,12 @@ public final class ResourceJournal: @unchecked Sendable {
             if FileSystem.exists(p) { try BtrfsSubvolume.delete(p) }
         case .cgroup(let p):
             try MemoryCgroup.remove(p)
+        case .daemon(let program, let m):
+            // Its mount goes first, lazily: a stale FUSE mount (daemon dead,
+            // "Transport endpoint is not connected") or a hung daemon must
+            // not block the unmount; then the daemon gets a moment to exit.
+            if !Mounts.mounts(under: m).isEmpty { _ = umount2(m, Int32(MNT_DETACH)) }
+            for pid in DaemonProcess.find(program: program, mountPoint: m) { DaemonProcess.stop(pid, grace: 1) }
         }
     }
 

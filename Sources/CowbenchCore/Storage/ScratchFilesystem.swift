@@ -8,8 +8,49 @@ import Glibc
 /// Every step is recorded in the journal before it happens, so `destroy()`
 /// (or a later cleanup from the journal) undoes exactly what was done.
 public final class ScratchFilesystem {
+    /// Everything cowbench knows about a kind of scratch filesystem lives
+    /// here; `doctor` and driver availability read it from these cases.
     public enum Kind: String, Sendable, CaseIterable {
-        case ext4, btrfs
+        case ext4, btrfs, xfs
+
+        /// The mkfs command line, device last.
+        public var mkfsArguments: [String] {
+            switch self {
+            // Lazy inode tables plus noinit_itable: no background zeroing that
+            // would fill the sparse image and disturb the measurements.
+            case .ext4: ["mkfs.ext4", "-q", "-F", "-m", "0", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1"]
+            // mkfs defaults otherwise (single data, DUP metadata, not mixed).
+            case .btrfs: ["mkfs.btrfs", "-q", "-f", "-K"]
+            // reflink=1 is the default of recent xfsprogs; say it, since the
+            // reflink driver depends on it. -K: no discard of the sparse file.
+            case .xfs: ["mkfs.xfs", "-q", "-f", "-K", "-m", "reflink=1"]
+            }
+        }
+
+        public var mountOptions: String { self == .ext4 ? "noinit_itable" : "" }
+
+        /// The Debian package with the mkfs, for hints.
+        public var package: String {
+            switch self {
+            case .ext4: "e2fsprogs"
+            case .btrfs: "btrfs-progs"
+            case .xfs: "xfsprogs"
+            }
+        }
+
+        /// Smallest size mkfs accepts (xfs refuses under 300 MiB).
+        public var minimumSize: UInt64 { self == .xfs ? 300 << 20 : 16 << 20 }
+
+        /// Why no scratch filesystem of this kind can be made here, or nil.
+        public var hostProblem: String? {
+            if !HostCheck.kernelHasFilesystem(rawValue) {
+                return "the kernel has no \(rawValue) filesystem (not in /proc/filesystems; try modprobe \(rawValue))"
+            }
+            if Command.find(mkfsArguments[0]) == nil {
+                return "\(mkfsArguments[0]) is missing, so no scratch \(rawValue) can be made; run scripts/setup.sh (Debian package \(package))"
+            }
+            return nil
+        }
     }
 
     public let kind: Kind
@@ -32,19 +73,13 @@ public final class ScratchFilesystem {
         self.imagePath = directory + "/disk.img"
         self.mountPoint = directory + "/mnt"
         self.journal = journal
-        switch kind {
-        case .ext4:
-            // Lazy inode tables plus noinit_itable: no background zeroing that
-            // would fill the sparse image and disturb the measurements.
-            mkfsArguments = ["mkfs.ext4", "-q", "-F", "-m", "0", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1"]
-            mountOptions = "noinit_itable"
-        case .btrfs:
-            // mkfs defaults otherwise (single data, DUP metadata, not mixed).
-            mkfsArguments = ["mkfs.btrfs", "-q", "-f", "-K"]
-            mountOptions = ""
-        }
+        mkfsArguments = kind.mkfsArguments
+        mountOptions = kind.mountOptions
         guard let mkfs = Command.find(mkfsArguments[0]) else {
-            throw SetupError("\(mkfsArguments[0]) not found; run scripts/setup.sh to install it")
+            throw SetupError("\(mkfsArguments[0]) not found; run scripts/setup.sh to install it (Debian package \(kind.package))")
+        }
+        guard size >= kind.minimumSize else {
+            throw SetupError("a scratch \(kind.rawValue) needs at least \(kind.minimumSize >> 20) MiB, not \(size >> 20) MiB; raise --scratch-size")
         }
         do {
             try FileSystem.createDirectories(Path.parent(directory))

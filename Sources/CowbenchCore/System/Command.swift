@@ -1,8 +1,9 @@
+import CShim
 import Foundation
+import Glibc
 
-/// Runs a host tool (mkfs, for instance) for set-up work that is not measured.
-/// Drivers never use it for their own mechanism; that goes through syscalls
-/// and libbtrfsutil.
+/// Runs a host tool (mkfs, for instance) for set-up work that is not measured,
+/// and starts the daemons that serve FUSE drivers.
 public enum Command {
     public struct Failure: Error, CustomStringConvertible {
         public let argv: [String]
@@ -13,23 +14,58 @@ public enum Command {
         }
     }
 
-    /// Runs `argv` with stdin from /dev/null and returns stdout and stderr together.
+    /// Runs `argv` with stdin from /dev/null and returns stdout and stderr
+    /// together, once `argv[0]` has exited. A daemon it forks may hold the
+    /// pipe open for ever (fuse-overlayfs does), so output is read until the
+    /// process exits, never until end of file.
     @discardableResult
     public static func run(_ argv: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: argv[0])
-        p.arguments = Array(argv.dropFirst())
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        p.standardInput = FileHandle.nullDevice
-        do { try p.run() } catch {
-            throw Failure(argv: argv, status: 127, output: "cannot start \(argv[0]): \(error)")
+        var fds: [Int32] = [0, 0]
+        guard cb_pipe_cloexec(&fds) == 0 else { throw SyscallError("pipe2", path: argv[0]) }
+        defer { close(fds[0]) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
+        var pid: pid_t = 0
+        let cargs = argv.map { strdup($0) } + [nil]
+        defer { cargs.forEach { free($0) } }
+        let rc = posix_spawn(&pid, argv[0], &actions, nil, cargs, environ)
+        close(fds[1])
+        guard rc == 0 else {
+            throw Failure(argv: argv, status: 127, output: "cannot start \(argv[0]): posix_spawn: \(Errno.name(rc))")
         }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
+        var data: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        var open = true
+        func drain() {
+            while open {
+                let n = read(fds[0], &buf, buf.count)
+                if n > 0 { data += buf[0..<n] } else if n < 0 && errno == EINTR { continue } else {
+                    if n == 0 { open = false }
+                    return
+                }
+            }
+        }
+        var status: Int32 = 0
+        while true {
+            let w = waitpid(pid, &status, WNOHANG)
+            if w == pid { break }
+            if w < 0 && errno != EINTR { throw SyscallError("waitpid", path: argv[0]) }
+            if open {
+                var pfd = pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)
+                if poll(&pfd, 1, 20) > 0 { drain() }
+            } else {
+                usleep(2_000)
+            }
+        }
+        drain()
         let out = String(decoding: data, as: UTF8.self)
-        guard p.terminationStatus == 0 else { throw Failure(argv: argv, status: p.terminationStatus, output: out) }
+        let exit: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        guard exit == 0 else { throw Failure(argv: argv, status: exit, output: out) }
         return out
     }
 

@@ -19,6 +19,15 @@ public struct TreeCopier {
         try c.run(source, destination)
     }
 
+    /// As `copyContents`, but every file's data is cloned with FICLONE:
+    /// the copy shares the source's extents until either is written. Fails
+    /// (EOPNOTSUPP, EXDEV) rather than copy where the filesystem cannot clone.
+    public static func cloneContents(of source: String, into destination: String) throws {
+        var c = TreeCopier(mode: .copy)
+        c.clone = true
+        try c.run(source, destination)
+    }
+
     public static func applyLayer(_ layer: String, onto target: String) throws {
         var c = TreeCopier(mode: .applyLayer)
         try c.run(layer, target)
@@ -27,6 +36,7 @@ public struct TreeCopier {
     static let opaqueXattr = "trusted.overlay.opaque"
 
     private let mode: Mode
+    private var clone = false
     /// (device, inode) of a multiply-linked source file -> its copy's path.
     private var links: [Pair: String] = [:]
     private var buffer: [UInt8] = []
@@ -110,6 +120,12 @@ public struct TreeCopier {
     }
 
     private mutating func copyData(_ src: Int32, _ dst: Int32, size: Int, path: String) throws {
+        if clone {
+            if cb_ficlone(dst, src) != 0 {
+                throw SyscallError("ioctl(FICLONE)", path: path, hint: "the reflink driver needs a filesystem that clones extents (xfs with reflink=1, or btrfs)")
+            }
+            return
+        }
         try FileSystem.copyData(from: src, to: dst, size: size, path: path, buffer: &buffer)
     }
 

@@ -75,9 +75,28 @@ public enum Doctor {
     }
 
     /// Host tools, what needs them, and whether missing one is fatal.
-    static let tools: [(name: String, neededBy: String, required: Bool, setup: String)] = [
-        ("mkfs.ext4", "scratch filesystems for overlay and copy", true, "scripts/setup.sh"),
-        ("mkfs.btrfs", "scratch filesystems for btrfs", true, "scripts/setup.sh"),
+    /// Drivers that use something, by name, for "needed for" lines.
+    static func users(_ uses: (DriverCapabilities) -> Bool) -> String {
+        DriverRegistry.all.flatMap { t in
+            ([DriverOptions()] + t.options.map { o in DriverOptions([.init(key: o.key, value: o.values.first)]) })
+                .filter { uses(t.capabilities($0)) }.prefix(1).map { _ in t.name }
+        }.joined(separator: ", ")
+    }
+
+    /// mkfs for every scratch kind and every driver's own tools, from the
+    /// kinds and capabilities themselves; a kind no default spec needs warns.
+    static var tools: [(name: String, neededBy: String, required: Bool, setup: String)] {
+        let kinds = ScratchFilesystem.Kind.allCases.map { k in
+            (k.mkfsArguments[0], "scratch \(k.rawValue) for \(users { $0.scratchFilesystem == k })",
+             DriverRegistry.defaults.contains { $0.capabilities.scratchFilesystem == k }, "scripts/setup.sh")
+        }
+        let own = Set(DriverRegistry.all.flatMap { $0.capabilities.requiredTools }).sorted().map { tool in
+            (tool, "the \(users { $0.requiredTools.contains(tool) }) driver", false, "scripts/setup.sh")
+        }
+        return kinds + own + fixedTools
+    }
+
+    static let fixedTools: [(name: String, neededBy: String, required: Bool, setup: String)] = [
         ("btrfs", "the shell loop of `cowbench baseline`", false, "scripts/setup.sh"),
         ("unshare", "the shell loop of `cowbench baseline`", false, "scripts/setup.sh"),
         ("chroot", "the shell loop of `cowbench baseline`", false, "scripts/setup.sh"),
@@ -89,10 +108,17 @@ public enum Doctor {
         var out: [Check] = []
         out.append(h.privilegeProblem.map { Check(name: "privileges", status: .fail, detail: $0) }
             ?? Check(name: "privileges", status: .ok, detail: "root with CAP_SYS_ADMIN"))
-        for (fs, driver) in [("overlay", "overlay driver"), ("btrfs", "btrfs driver"), ("ext4", "scratch filesystems of overlay and copy")] {
+        let mounted = Set(DriverRegistry.all.compactMap { $0.capabilities.instanceFilesystem })
+            .sorted().map { fs in (fs, "\(users { $0.instanceFilesystem == fs }) driver",
+                                   DriverRegistry.defaults.contains { $0.capabilities.instanceFilesystem == fs }) }
+        let scratch = ScratchFilesystem.Kind.allCases.map { k in
+            (k.rawValue, "scratch \(k.rawValue) for \(users { $0.scratchFilesystem == k })",
+             DriverRegistry.defaults.contains { $0.capabilities.scratchFilesystem == k })
+        }
+        for (fs, driver, required) in mounted + scratch {
             out.append(h.kernelFilesystems.contains(fs)
                 ? Check(name: "kernel: \(fs)", status: .ok, detail: "in /proc/filesystems")
-                : Check(name: "kernel: \(fs)", status: .fail,
+                : Check(name: "kernel: \(fs)", status: required ? .fail : .warn,
                         detail: "not in /proc/filesystems, so the \(driver) cannot work; try `modprobe \(fs)` or a kernel with it"))
         }
         out.append(h.loopControl

@@ -13,11 +13,17 @@ public final class DriverWorkspace {
 
     /// Opens `driverType` on `root`, or on a new scratch filesystem of
     /// `scratchSize` bytes in `scratchDirectory` when `root` is nil.
-    public init(_ driverType: any StorageDriver.Type, root: String?, scratchDirectory: String,
+    public convenience init(_ driverType: any StorageDriver.Type, root: String?, scratchDirectory: String,
+                            scratchSize: UInt64 = defaultScratchSize, journal: ResourceJournal) throws {
+        try self.init(DriverChoice(driverType), root: root, scratchDirectory: scratchDirectory, scratchSize: scratchSize, journal: journal)
+    }
+
+    /// Opens the driver a spec chose, with its options.
+    public init(_ choice: DriverChoice, root: String?, scratchDirectory: String,
                 scratchSize: UInt64 = defaultScratchSize, journal: ResourceJournal) throws {
         self.journal = journal
         if let root {
-            if let problem = Self.rootProblem(root, for: driverType) { throw SetupError(problem) }
+            if let problem = Self.rootProblem(root, for: choice) { throw SetupError(problem) }
             let marker = root + "/" + Self.rootMarker
             if !FileSystem.exists(marker) {
                 try journal.record(.file(marker))
@@ -26,13 +32,13 @@ public final class DriverWorkspace {
             scratch = nil
             self.root = root
         } else {
-            let fs = try ScratchFilesystem(kind: driverType.capabilities.scratchFilesystem, size: scratchSize,
+            let fs = try ScratchFilesystem(kind: choice.capabilities.scratchFilesystem, size: scratchSize,
                                            directory: scratchDirectory, journal: journal)
             scratch = fs
             self.root = fs.mountPoint
         }
         do {
-            driver = try driverType.init(root: self.root, journal: journal)
+            driver = try choice.open(root: self.root, journal: journal)
         } catch {
             try? scratch?.destroy()
             throw error
@@ -43,7 +49,7 @@ public final class DriverWorkspace {
     public static let rootMarker = ".cowbench-root"
 
     /// Why `root` cannot hold `driverType`, or nil if it can. Creates nothing.
-    public static func rootProblem(_ root: String, for driverType: any StorageDriver.Type) -> String? {
+    public static func rootProblem(_ root: String, for choice: DriverChoice) -> String? {
         guard FileSystem.isDirectory(root) else { return "--root \(root) does not exist or is not a directory" }
         var vfs = statvfs()
         if statvfs(root, &vfs) == 0, vfs.f_flag & UInt(ST_RDONLY) != 0 {
@@ -52,8 +58,8 @@ public final class DriverWorkspace {
         if access(root, W_OK) != 0 {
             return "--root \(root) is not writable (access: \(Errno.name(errno))); pass a directory cowbench can write"
         }
-        if let kind = driverType.capabilities.requiredFilesystem, let fs = try? FileSystem.statfs(root), fs.typeName != kind.rawValue {
-            return "--root \(root) is on \(fs.typeName), but the \(driverType.name) driver needs \(kind.rawValue); "
+        if let kind = choice.capabilities.requiredFilesystem, let fs = try? FileSystem.statfs(root), fs.typeName != kind.rawValue {
+            return "--root \(root) is on \(fs.typeName), but the \(choice) driver needs \(kind.rawValue); "
                 + "pass a directory on \(kind.rawValue), or leave --root out and cowbench makes a scratch \(kind.rawValue)"
         }
         let entries = ((try? FileSystem.list(root)) ?? []).filter { $0 != rootMarker }
@@ -69,7 +75,7 @@ public final class DriverWorkspace {
         self.journal = journal
         self.root = root
         scratch = nil
-        driver = try driverType.init(root: root, journal: journal)
+        driver = try DriverChoice(driverType).open(root: root, journal: journal)
     }
 
     /// Removes everything this workspace's journal recorded, newest first

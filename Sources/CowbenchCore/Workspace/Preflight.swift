@@ -52,14 +52,15 @@ public enum Preflight {
     /// The driver must work on this host, on `root` if one is given, with an
     /// image of `layers` layers.
     public static func requireDriver(_ name: String, root: String?, layers: Int) throws {
-        let type = try DriverRegistry.driver(named: name)
+        let choice = try DriverRegistry.resolve(name)
         if let root {
-            if let problem = DriverWorkspace.rootProblem(root, for: type) { throw SetupError(problem) }
+            if let problem = DriverWorkspace.rootProblem(root, for: choice) { throw SetupError(problem) }
         } else {
-            let (works, reason) = DriverRegistry.availability(of: type)
+            let (works, reason) = DriverRegistry.availability(of: choice.type, options: choice.spec.options)
             if !works { throw SetupError("the \(name) driver cannot run here: \(reason)") }
         }
-        let max = type.capabilities.maxLayers
+        if let refused = choice.type.check(choice.spec.options) { throw SetupError("\(name): \(refused)") }
+        let max = choice.capabilities.maxLayers
         if layers > max {
             throw SetupError("the image has \(layers) layers, but the \(name) driver takes at most \(max) on this kernel")
         }

@@ -7,8 +7,8 @@ import Testing
 /// file runs every case through its own factory.
 enum ConformanceCase: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case seedWalkthrough, twentyFiveLayers, whiteoutStaysHidden, opaqueDirectory, removedAndRecreatedDirectory
-    case ownershipAndModes, renames, hardlinksAndSymlinks, deepStack128, deepStack500
-    case isolation, destroyFreesStorage, processRunsInside
+    case ownershipAndModes, renames, hardlinksAndSymlinks, deepStack128, deepStack500, deepStackAtLimit
+    case isolation, destroyFreesStorage, processRunsInside, renameOfImageDirectory, chownCopiesUp
 
     var testDescription: String { rawValue }
 
@@ -23,11 +23,15 @@ enum ConformanceCase: String, CaseIterable, CustomTestStringConvertible, Sendabl
             case .ownershipAndModes: try Cases.ownershipAndModes(f)
             case .renames: try Cases.renames(f)
             case .hardlinksAndSymlinks: try Cases.hardlinksAndSymlinks(f)
-            case .deepStack128: try Cases.stack(f, depth: 128)
-            case .deepStack500: try Cases.stack(f, depth: 500)
+            // Up to each driver's limit, never past it.
+            case .deepStack128: try Cases.stack(f, depth: min(128, factory.capabilities.maxLayers))
+            case .deepStack500: try Cases.stack(f, depth: min(500, factory.capabilities.maxLayers))
+            case .deepStackAtLimit: try Cases.stack(f, depth: min(1000, factory.capabilities.maxLayers))
             case .isolation: try Cases.isolation(f)
             case .destroyFreesStorage: try Cases.destroyFreesStorage(f)
             case .processRunsInside: try Cases.processRunsInside(f)
+            case .renameOfImageDirectory: try Cases.renameOfImageDirectory(f)
+            case .chownCopiesUp: try Cases.chownCopiesUp(f)
             }
         }
     }
@@ -246,6 +250,55 @@ private enum Cases {
         #expect(fail.status == 3)
         #expect(throws: SyscallError.self) { try RootfsProcess.run(rootfs: a.rootfs, argv: ["/no/such/binary"]) }
         try f.driver.destroy(a)
+        try f.driver.remove(image)
+    }
+
+    /// rename(2) itself, not mv: works in place where the capability says
+    /// so, and gives EXDEV (so tools fall back to copying) where it does not.
+    static func renameOfImageDirectory(_ f: DriverFixture) throws {
+        let layers = try f.image("rn", [[.file("d/inner", "i")]])
+        let image = try f.driver.prepare(layers)
+        let a = try f.driver.create(id: "a", from: image)
+        let rc = rename(a.rootfs + "/d", a.rootfs + "/e")
+        if f.factory.capabilities.renamesImageDirectories {
+            #expect(rc == 0, "rename of an image directory works in place on \(f.factory): errno \(errno)")
+            #expect(Look.read(a.rootfs, "e/inner") == "i")
+            #expect(!Look.exists(a.rootfs, "d"))
+        } else {
+            let e = errno
+            #expect(rc == -1 && e == EXDEV, "\(f.factory) says it cannot rename image directories, so EXDEV: rc \(rc), errno \(e)")
+            #expect(Look.read(a.rootfs, "d/inner") == "i")
+        }
+        try f.driver.destroy(a)
+        try f.driver.remove(image)
+    }
+
+    /// chown of a 1 MiB image file: a whole-file copy-up charges the
+    /// instance the file unless only metadata is copied up; an extent-level
+    /// or full-copy driver copies no data for a chown.
+    static func chownCopiesUp(_ f: DriverFixture) throws {
+        let size = 1 << 20
+        let layers = try f.image("own", [[.file("big", String(repeating: "\u{05}", count: size))]])
+        let image = try f.driver.prepare(layers)
+        let a = try f.driver.create(id: "a", from: image)
+        try f.driver.settle()
+        let before = try f.driver.usage(of: a)
+        #expect(chown(a.rootfs + "/big", 4242, 4242) == 0, "chown: errno \(errno)")
+        try f.driver.settle()
+        let grew = try f.driver.usage(of: a).bytes &- before.bytes
+        let st = try FileSystem.lstat(a.rootfs + "/big")
+        #expect(st.st_uid == 4242 && st.st_size == size)
+        #expect(Look.read(a.rootfs, "big")?.utf8.allSatisfy { $0 == 5 } == true, "the data is unchanged after the chown")
+        let c = f.factory.capabilities
+        if c.copyGranularity == .file && !c.metadataOnlyCopyUp {
+            #expect(grew >= UInt64(size), "\(f.factory) copies the whole file up for a chown: grew \(grew) bytes")
+        } else {
+            #expect(grew < UInt64(size / 2), "\(f.factory) copies no data for a chown: grew \(grew) bytes")
+        }
+        let b = try f.driver.create(id: "b", from: image)
+        #expect(try FileSystem.lstat(b.rootfs + "/big").st_uid == 0, "the chown stayed in instance a")
+        try f.driver.destroy(a)
+        try f.driver.destroy(b)
         try f.driver.remove(image)
     }
 }

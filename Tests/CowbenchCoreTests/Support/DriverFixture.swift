@@ -3,22 +3,29 @@ import Foundation
 import Glibc
 import Testing
 
-/// How the conformance suite gets a driver: a type for its capabilities and
-/// a closure that opens it on a root, so variants (overlay with `volatile`)
-/// run the same suite.
+/// How the conformance suite gets a driver: a spec, resolved as users'
+/// specs are, so variants (`overlay:volatile`) run the same suite and the
+/// suite decides by their capabilities.
 struct DriverFactory: Sendable, CustomStringConvertible {
-    let type: any StorageDriver.Type
-    let label: String
-    let make: @Sendable (String, ResourceJournal) throws -> any StorageDriver
+    let choice: DriverChoice
 
-    init(_ type: any StorageDriver.Type, label: String? = nil,
-         make: (@Sendable (String, ResourceJournal) throws -> any StorageDriver)? = nil) {
-        self.type = type
-        self.label = label ?? type.name
-        self.make = make ?? { try type.init(root: $0, journal: $1) }
+    init(_ spec: String) {
+        choice = try! DriverRegistry.resolve(spec)
     }
 
-    var description: String { label }
+    init(_ type: any StorageDriver.Type) { choice = DriverChoice(type) }
+
+    var type: any StorageDriver.Type { choice.type }
+    var capabilities: DriverCapabilities { choice.capabilities }
+    func make(_ root: String, _ journal: ResourceJournal) throws -> any StorageDriver { try choice.open(root: root, journal: journal) }
+    var description: String { choice.description }
+
+    /// Every driver, and every variant the issue names: adding a driver
+    /// or a variant to the conformance suite is one line here.
+    static let all = [
+        "overlay", "overlay:volatile", "overlay:metacopy=on", "overlay:redirect_dir=on,index=on",
+        "btrfs", "copy", "reflink", "reflink:btrfs", "fuse-overlayfs",
+    ].map(DriverFactory.init)
 }
 
 /// A private state directory, a scratch filesystem of the driver's kind and
@@ -37,7 +44,7 @@ final class DriverFixture {
         state = "/var/tmp/cowbench-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileSystem.createDirectories(state)
         journal = try ResourceJournal(path: state + "/journal")
-        scratch = try ScratchFilesystem(kind: factory.type.capabilities.scratchFilesystem, size: scratchSize,
+        scratch = try ScratchFilesystem(kind: factory.capabilities.scratchFilesystem, size: scratchSize,
                                         directory: state + "/scratch", journal: journal)
         driver = try factory.make(scratch.mountPoint, journal)
     }
