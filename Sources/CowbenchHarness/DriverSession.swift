@@ -74,7 +74,7 @@ public final class DriverSession {
             environment = env
             runner = try InstanceRunner(driver: driver, image: image, argv: argv, root: workspace.root,
                                         btrfs: fs.type == FilesystemStats.btrfsMagic, isolation: c.isolation,
-                                        memory: memory, journal: journal, cold: c.cold)
+                                        memory: memory, journal: journal, cold: c.cold, hostStep: c.workload.hostStep)
             for w in 0..<c.warmup where !StopRequest.requested {
                 _ = runner.run(index: w, id: "w\(w)", round: -1, keep: false, probe: false)
                 warmupProgress?(w + 1, c.warmup)

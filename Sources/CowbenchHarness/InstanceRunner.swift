@@ -8,6 +8,9 @@ struct InstanceRunner: @unchecked Sendable {
     let driver: any StorageDriver
     let image: PreparedImage
     let argv: [String]
+    /// The workload's host-side step (`Workload.hostStep`), run after
+    /// create and before start, and timed into `run`.
+    let hostStep: (@Sendable (String) throws -> Void)?
     let root: String
     let btrfs: Bool
     let isolation: Isolation
@@ -20,7 +23,8 @@ struct InstanceRunner: @unchecked Sendable {
 
     init(driver: any StorageDriver, image: PreparedImage, argv: [String], root: String, btrfs: Bool,
          isolation: Isolation = .container, memory: MemoryCgroup? = nil, journal: ResourceJournal? = nil,
-         cold: Bool = false) throws {
+         cold: Bool = false, hostStep: (@Sendable (String) throws -> Void)? = nil) throws {
+        self.hostStep = hostStep
         self.isolation = isolation
         self.memory = memory
         self.journal = journal
@@ -104,8 +108,18 @@ struct InstanceRunner: @unchecked Sendable {
             if memoryBefore != nil { memoryBefore = try? memory?.charge().total }
             out.measuringSeconds += Clock.since(t)
         }
+        var hostStepSeconds = 0.0
+        if let hostStep {
+            t = Clock.now()
+            do {
+                try hostStep(instance.rootfs)
+            } catch {
+                out.result.error = PhaseError(phase: .run, error)
+            }
+            hostStepSeconds = Clock.since(t)
+        }
         t = Clock.now()
-        do {
+        if out.result.error == nil { do {
             // start ends when the child calls execve, by the child's own
             // reading of the clock: whether this thread is scheduled before or
             // after the child exits, the split stays the same.
@@ -114,13 +128,13 @@ struct InstanceRunner: @unchecked Sendable {
             out.result.start = execAt - t - join
             if procs != nil { out.result.cgroupJoin = join }
             let status = try RootfsProcess.wait(pid)
-            out.result.run = Clock.now() - execAt
+            out.result.run = Clock.now() - execAt + hostStepSeconds
             if status != 0 {
                 out.result.error = PhaseError(phase: .run, message: "\(argv[0]) exited with status \(status)")
             }
         } catch {
             out.result.error = PhaseError(phase: out.result.start == nil ? .start : .run, error)
-        }
+        } }
         procs = nil // closed: the child has joined
         if let cgroup {
             let t = Clock.now()

@@ -26,8 +26,15 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
     /// Write one file of `bytes` sequentially, a MiB at a time, and fsync it,
     /// so the time holds the writeback (ext4's delayed allocation included).
     case seqWrite(bytes: Int)
+    /// A user-namespace remap without idmapped mounts: the runtime chowns
+    /// every entry of the rootfs to id + `shift` from the host
+    /// (`RemapChown`), then starts `/bin/true`. The chown is timed into
+    /// `run`; what it copies up shows in the instance's space.
+    case chown(shift: UInt32)
 
-    public static let names = ["start", "write", "copy-up", "delete", "mixed", "read", "stat", "seq-write"]
+    public static let names = ["start", "write", "copy-up", "delete", "mixed", "read", "stat", "seq-write", "chown"]
+    /// The remap's id shift, as Docker's userns-remap gives its first range.
+    public static let defaultChownShift: UInt32 = 100_000
     /// Default size of the seq-write workload's file.
     public static let defaultSeqWriteBytes = 64 << 20
     /// Default cap of the read workload.
@@ -48,6 +55,7 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
                 throw SetupError("workload seq-write writes whole MiB chunks: --file-size \(bytes) is over 1 MiB but not a multiple of it")
             }
             self = .seqWrite(bytes: bytes)
+        case "chown": self = .chown(shift: Self.defaultChownShift)
         default: throw SetupError("unknown workload '\(name)'; choose one of \(Self.names.joined(separator: ", "))")
         }
     }
@@ -62,6 +70,7 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
         case .read: "read"
         case .stat: "stat"
         case .seqWrite: "seq-write"
+        case .chown: "chown"
         }
     }
 
@@ -76,6 +85,7 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
         case .read(let limit): limit == Self.defaultReadLimit ? "read" : "read(limit=\(limit))"
         case .stat(let k): "stat(count=\(k))"
         case .seqWrite(let bytes): "seq-write(bytes=\(bytes))"
+        case .chown(let shift): shift == Self.defaultChownShift ? "chown" : "chown(shift=\(shift))"
         }
     }
 
@@ -90,6 +100,13 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
         /// rootfs with its type, under a directory that every layer above
         /// also has (overlay asks only the layers where the parent exists).
         public var deepest: [String] = []
+    }
+
+    /// Work the runtime does on the rootfs from the host before the process
+    /// starts, timed into `run`; nil for workloads that are the process alone.
+    public var hostStep: (@Sendable (String) throws -> Void)? {
+        guard case .chown(let shift) = self else { return nil }
+        return { try RemapChown.apply($0, shift: shift) }
     }
 
     /// Files of at least 64 KiB for copy-up (not the running busybox, which
@@ -170,7 +187,7 @@ public enum Workload: Sendable, Equatable, CustomStringConvertible {
     public func argv(_ targets: Targets) throws -> [String] {
         let writeLoop = { (n: Int) in "i=0; while [ $i -lt \(n) ]; do echo cowbench > /tmp/w$i || exit 1; i=$((i+1)); done" }
         switch self {
-        case .start:
+        case .start, .chown:
             return ["/bin/true"]
         case .write(let n, 0):
             return ["/bin/sh", "-c", writeLoop(n)]

@@ -4,8 +4,9 @@ import Testing
 
 @Suite struct DoctorTests {
     static var healthy: Doctor.HostFacts {
-        Doctor.HostFacts(kernelFilesystems: ["overlay", "btrfs", "ext4"], loopControl: true, attachedLoops: 0,
+        Doctor.HostFacts(kernelFilesystems: ["overlay", "btrfs", "ext4", "xfs", "fuse"], loopControl: true, attachedLoops: 0,
                          tools: ["mkfs.ext4": "/sbin/mkfs.ext4", "mkfs.btrfs": "/sbin/mkfs.btrfs", "btrfs": "/bin/btrfs",
+                                 "mkfs.xfs": "/sbin/mkfs.xfs", "fuse-overlayfs": "/bin/fuse-overlayfs",
                                  "unshare": "/bin/unshare", "chroot": "/sbin/chroot", "umoci": "/bin/umoci",
                                  "chromium": "/bin/chromium"],
                          libarchive: "libarchive 3.6.2", stateDirectory: "/var/lib/cowbench", stateFilesystem: "ext4",
@@ -27,6 +28,18 @@ import Testing
         facts.tools["umoci"] = .some(nil)
         #expect(line(facts, "tool: umoci")?.status == .warn, "only the tests need umoci")
         #expect(line(facts, "tool: umoci")?.detail.hasSuffix("run scripts/setup.sh --tests") == true)
+    }
+
+    /// xfs is a scratch kind only reflink uses: doctor learns that from
+    /// the kinds and capabilities, and warns instead of failing.
+    @Test func aKindOnlyAnOptionalDriverNeedsWarns() {
+        var facts = Self.healthy
+        facts.kernelFilesystems.remove("xfs")
+        facts.tools["mkfs.xfs"] = .some(nil)
+        #expect(line(facts, "kernel: xfs")?.status == .warn)
+        #expect(line(facts, "kernel: xfs")?.detail.contains("reflink") == true)
+        #expect(line(facts, "tool: mkfs.xfs")?.status == .warn)
+        #expect(line(facts, "tool: mkfs.xfs")?.detail.contains("reflink") == true)
     }
 
     @Test func aKernelWithoutBtrfsFails() {

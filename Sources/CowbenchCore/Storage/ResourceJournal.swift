@@ -146,6 +146,19 @@ public final class ResourceJournal: @unchecked Sendable {
     public func teardown() throws -> [Resource] {
         var removed: [Resource] = []
         var firstError: Error?
+        // Daemons first: they live outside any filesystem, so going "as a
+        // whole" below would forget them running, and a stopped one would
+        // make a plain unmount of its mount wait.
+        for r in resources.reversed() {
+            guard case .daemon = r else { continue }
+            do {
+                try Self.remove(r)
+                forget(r)
+                removed.append(r)
+            } catch {
+                firstError = firstError ?? error
+            }
+        }
         for mountPoint in ownFilesystems() {
             do {
                 for m in Mounts.mounts(under: mountPoint) where m.mountPoint != mountPoint { try Mounts.unmount(m.mountPoint) }

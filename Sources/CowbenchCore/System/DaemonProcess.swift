@@ -14,6 +14,16 @@ public enum DaemonProcess {
         }
     }
 
+    /// Processes running `program` whose mount point lies under `prefix`
+    /// (a state directory): what a host would still see of cowbench's.
+    public static func running(program: String, under prefix: String) -> [pid_t] {
+        guard let names = try? FileSystem.list("/proc") else { return [] }
+        return names.compactMap { name -> pid_t? in
+            guard let pid = pid_t(name), let argv = arguments(pid), let first = argv.first, let last = argv.last else { return nil }
+            return Path.base(first) == program && last.hasPrefix(prefix + "/") && !isGone(pid) ? pid : nil
+        }
+    }
+
     static func arguments(_ pid: pid_t) -> [String]? {
         guard let raw = try? FileSystem.readPrefix("/proc/\(pid)/cmdline", bytes: 1 << 16), !raw.isEmpty else { return nil }
         return raw.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
