@@ -111,15 +111,12 @@ struct InstanceRunner: @unchecked Sendable {
         var hostStepSeconds = 0.0
         if let hostStep {
             t = Clock.now()
-            do {
-                try hostStep(instance.rootfs)
-            } catch {
-                out.result.error = PhaseError(phase: .run, error)
-            }
+            do { try hostStep(instance.rootfs) } catch { out.result.error = PhaseError(phase: .run, error) }
             hostStepSeconds = Clock.since(t)
         }
         t = Clock.now()
-        if out.result.error == nil { do {
+        do {
+            guard out.result.error == nil else { throw SkipProcess() }
             // start ends when the child calls execve, by the child's own
             // reading of the clock: whether this thread is scheduled before or
             // after the child exits, the split stays the same.
@@ -132,9 +129,11 @@ struct InstanceRunner: @unchecked Sendable {
             if status != 0 {
                 out.result.error = PhaseError(phase: .run, message: "\(argv[0]) exited with status \(status)")
             }
+        } catch is SkipProcess {
+            // The host step failed: its error stands, and no process runs.
         } catch {
             out.result.error = PhaseError(phase: out.result.start == nil ? .start : .run, error)
-        } }
+        }
         procs = nil // closed: the child has joined
         if let cgroup {
             let t = Clock.now()
@@ -188,3 +187,6 @@ struct InstanceRunner: @unchecked Sendable {
         }
     }
 }
+
+/// The host step failed, so the instance's process is not started.
+private struct SkipProcess: Error {}

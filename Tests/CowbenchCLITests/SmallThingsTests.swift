@@ -23,6 +23,22 @@ struct SmallThingsTests {
         #expect(!FileSystem.exists(state), "nothing was made")
     }
 
+    /// Variants of one driver stay apart, by their whole spec, in every
+    /// CSV and in the verdicts.
+    @Test func variantsNeverMerge() throws {
+        defer { try? TreeRemover.remove(Self.base) }
+        let out = Self.base + "/variants"
+        let r = try CLI.run(["compare", "--drivers", "overlay,overlay:redirect_dir=on,index=on", "--instances", "6", "--warmup", "0",
+                             "--scratch-size", "1G", "--state-dir", state, "--out", out])
+        #expect(r.status == 0, "\(r.all)")
+        let summary = try FileSystem.read(out + "/summary.csv").split(separator: "\n").dropFirst()
+        #expect(summary.count == 2 && summary.contains { $0.contains("\"overlay:redirect_dir=on,index=on\"") }, "\(summary)")
+        let rows = try FileSystem.read(out + "/instances.csv").split(separator: "\n").dropFirst()
+        #expect(rows.filter { $0.contains("\"overlay:redirect_dir=on,index=on\"") }.count == 6, "each variant row keeps its spec")
+        #expect(r.stdout.contains("overlay:redirect_dir=on,index=on"), "the table names the variant")
+        #expect(CLI.leftovers(under: Self.base).isEmpty)
+    }
+
     @Test func aReportOfTheSameDirectoryTwiceSaysEachThingOnce() throws {
         let dir = ReferenceRunTests.reference + "/compare-1"
         let once = try CLI.run(["report", dir]), twice = try CLI.run(["report", dir, dir + "/"])

@@ -14,6 +14,22 @@ extension KernelTests {
             }
         }
 
+        /// A combination the kernel refuses fails when the driver opens,
+        /// before any image, with the kernel's reason, and leaves nothing.
+        @Test func anOptionTheKernelRefusesFailsWithItsReason() throws {
+            try DriverFixture.with(DriverFactory(OverlayDriver.self)) { f in
+                let e = #expect(throws: DriverError.self) {
+                    try DriverRegistry.resolve("overlay:metacopy=on,redirect_dir=off").open(root: f.scratch.mountPoint, journal: f.journal)
+                }
+                #expect(e?.description.contains("conflicting options") == true, "dmesg's words: \(e?.description ?? "")")
+                #expect(Mounts.mounts(under: f.scratch.mountPoint).map(\.mountPoint) == [f.scratch.mountPoint])
+                #expect(!FileSystem.exists(f.scratch.mountPoint + "/probe"))
+                #expect(OverlayDriver.check(DriverOptions([.init(key: "nosuchoption", value: nil)]))?.contains("nosuchoption") == true,
+                        "fsconfig names an option the kernel does not know, with nothing mounted")
+                #expect(OverlayDriver.check(DriverOptions([.init(key: "metacopy", value: "on")])) == nil)
+            }
+        }
+
         /// mount(8) would say "special device overlay does not exist"; we name the directory.
         @Test func overlayMountFailureNamesTheMissingDirectory() throws {
             try DriverFixture.with(DriverFactory(OverlayDriver.self)) { f in

@@ -33,9 +33,9 @@ struct HarnessKernelTests {
         return summary
     }
 
-    @Test(arguments: ["overlay", "btrfs", "copy"])
+    @Test(arguments: DriverRegistry.names)
     func everyWorkloadRunsOnEveryDriver(_ driver: String) throws {
-        for w: Workload in [.start, .write(files: 20), .copyUp(count: 2), .delete(count: 2), .mixed(files: 5, count: 2)] {
+        for w: Workload in [.start, .write(files: 20), .copyUp(count: 2), .delete(count: 2), .mixed(files: 5, count: 2), .chown(shift: 100_000)] {
             let s = try run(driver, w) { r in
                 #expect(r.create != nil && r.start != nil && r.run != nil && r.destroy != nil, "\(w): every phase timed")
                 #expect(r.error == nil, "\(w): \(r.error?.description ?? "")")

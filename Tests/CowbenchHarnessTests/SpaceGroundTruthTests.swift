@@ -53,6 +53,31 @@ struct SpaceGroundTruthTests {
         #expect(abs(bytes(r) - expected) <= 0.1 * expected, "overlay copy-up: \(bytes(r)) bytes, expected K×S = \(expected)")
     }
 
+    /// A reflinked instance shares the image's extents: charged only what
+    /// copy-up rewrote (xfs's CoW extent hint makes that up to 128 KiB a
+    /// file), never the 24 MiB image it clones.
+    @Test(arguments: ["reflink", "reflink:btrfs"])
+    func reflinkIsChargedTheRewrittenExtentsNotTheImage(_ driver: String) throws {
+        let k = 4
+        let r = try run(driver, .copyUp(count: k))
+        #expect(bytes(r) > 0 && bytes(r) < Double(k * (256 << 10)) + 256 * 1024,
+                "\(driver) copy-up: \(bytes(r)) bytes, image \(r.imageBytes)")
+        let idle = try run(driver, .start)
+        #expect(bytes(idle) < 0.05 * r.imageBytes, "\(driver) start: \(bytes(idle)) bytes of a \(r.imageBytes)-byte image")
+    }
+
+    /// The remap chown touches every file: plain overlay copies every
+    /// file's data up (the image, as du counts it), metacopy=on only its
+    /// metadata.
+    @Test func chownCopiesTheImageUpUnlessMetacopy() throws {
+        let whole = try run("overlay", .chown(shift: 100_000))
+        #expect(abs(bytes(whole) - whole.imageBytes) <= 0.1 * whole.imageBytes,
+                "overlay chown: \(bytes(whole)) bytes, du of the image \(whole.imageBytes)")
+        let meta = try run("overlay:metacopy=on", .chown(shift: 100_000))
+        #expect(bytes(meta) < 0.1 * whole.imageBytes, "metacopy chown: \(bytes(meta)) bytes")
+        #expect(meta.rows.allSatisfy { ($0.run ?? 0) > 0 }, "the chown is timed into run")
+    }
+
     @Test func copyUpOnBtrfsCostsOnlyTheChangedExtents() throws {
         let k = 4, whole = Double(k * Self.fileSize)
         let r = try run("btrfs", .copyUp(count: k))

@@ -30,11 +30,6 @@ int cb_ioctl_ptr(int fd, unsigned long request, void *arg);
 /// ioctl(2) with an integer argument. Returns -1 and sets errno on failure.
 int cb_ioctl_int(int fd, unsigned long request, unsigned long arg);
 
-/// prctl(PR_SET_CHILD_SUBREAPER): prctl is variadic. Daemons that fork
-/// away from cowbench (fuse-overlayfs) are then reparented to it, not to a
-/// PID 1 that may never reap them. Returns 0, or -1 with errno.
-int cb_become_subreaper(void);
-
 /// FICLONE: `dst` shares all of `src`'s extents (reflink). FICLONE is an
 /// _IOW() macro, which does not import. Returns 0, or -1 with errno.
 int cb_ficlone(int dst, int src);

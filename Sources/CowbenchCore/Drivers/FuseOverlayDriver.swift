@@ -1,4 +1,4 @@
-import CShim
+import Synchronization
 import Glibc
 
 /// fuse-overlayfs, the rootless world's overlay: the same lower/upper/work
@@ -33,6 +33,9 @@ public final class FuseOverlayDriver: StorageDriver {
     public let root: String
     private let journal: ResourceJournal
     private let binary: String
+    /// The daemon of each instance this process created, by mount point.
+    private let daemons = Mutex<[String: pid_t]>([:])
+    static let fuseMagic: UInt = 0x6573_5546 // FUSE_SUPER_MAGIC
 
     public init(root: String, journal: ResourceJournal, options: DriverOptions = DriverOptions()) throws {
         guard let binary = Command.find(Self.program) else {
@@ -41,9 +44,6 @@ public final class FuseOverlayDriver: StorageDriver {
         guard FileSystem.exists("/dev/fuse") else {
             throw SetupError("/dev/fuse is missing, so no FUSE mount can be made; try modprobe fuse")
         }
-        // The daemon forks away; as subreaper, cowbench gets it back as its
-        // child when it exits, and reaps it (DaemonProcess.isGone).
-        if cb_become_subreaper() != 0 { throw SyscallError("prctl(PR_SET_CHILD_SUBREAPER)", path: root) }
         self.binary = binary
         self.root = root
         self.journal = journal
@@ -58,8 +58,8 @@ public final class FuseOverlayDriver: StorageDriver {
         return PreparedImage(name: image.name, driver: Self.name, path: d.path, layerCount: d.layerCount)
     }
 
-    /// Starts the daemon; it forks into the background once the mount is
-    /// ready, so when `Command.run` returns the rootfs can be used.
+    /// Starts the daemon in the foreground (`-f`) as cowbench's own child,
+    /// and returns once the rootfs is a FUSE mount.
     public func create(id: String, from image: PreparedImage) throws -> Instance {
         let dir = DriverLayout.instancePath(root, id)
         let merged = dir + "/merged"
@@ -74,13 +74,21 @@ public final class FuseOverlayDriver: StorageDriver {
                 throw DriverError("fuse-overlayfs takes its \(image.layerCount) layers in one argument of \(options.utf8.count) bytes, "
                     + "over the kernel's \(Self.maxArgument)-byte limit for one argument (MAX_ARG_STRLEN); use a shorter --state-dir or fewer layers")
             }
-            try Command.run([binary, "-o", options, merged])
-            guard Mounts.mounts(under: merged).contains(where: { $0.mountPoint == merged }) else {
-                throw DriverError("\(Self.program) exited with status 0 but \(merged) is not mounted")
+            let pid = try Command.spawn([binary, "-f", "-o", options, merged], log: dir + "/daemon.log")
+            // statfs of the mount point turns FUSE's the moment the daemon
+            // has mounted; until then it is the scratch filesystem's.
+            while (try? FileSystem.statfs(merged))?.type != Self.fuseMagic {
+                var status: Int32 = 0
+                if waitpid(pid, &status, WNOHANG) == pid {
+                    let log = (try? FileSystem.read(dir + "/daemon.log"))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+                    throw DriverError("\(Self.program) exited (wait status \(status)) before mounting \(merged): \(log)")
+                }
+                usleep(100)
             }
+            daemons.withLock { $0[merged] = pid }
         } catch {
             try? teardown(dir)
-            throw error is Command.Failure ? DriverError("\(Self.program) could not mount \(merged): \(error)") : error
+            throw error
         }
         return Instance(id: id, driver: Self.name, image: image.name, rootfs: merged, path: dir)
     }
@@ -89,7 +97,9 @@ public final class FuseOverlayDriver: StorageDriver {
     /// killed if it has not within a second), then removes the directory.
     public func destroy(_ instance: Instance) throws {
         let merged = instance.path + "/merged"
-        let daemons = DaemonProcess.find(program: Self.program, mountPoint: merged)
+        // An instance another process created has no pid here: look for it.
+        let daemons = daemons.withLock { $0.removeValue(forKey: merged) }.map { [$0] }
+            ?? DaemonProcess.find(program: Self.program, mountPoint: merged)
         do {
             try Mounts.unmount(merged)
         } catch let e as SyscallError where e.errno == EINVAL || e.errno == ENOENT {

@@ -69,6 +69,25 @@ public enum Command {
         return out
     }
 
+    /// Starts `argv` in the background with stdin from /dev/null and stdout
+    /// and stderr appended to `log`, and returns its pid: for a daemon that
+    /// stays in the foreground (`fuse-overlayfs -f`), so cowbench knows it
+    /// without looking for it and reaps it itself.
+    public static func spawn(_ argv: [String], log: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var pid: pid_t = 0
+        let cargs = argv.map { strdup($0) } + [nil]
+        defer { cargs.forEach { free($0) } }
+        let rc = posix_spawn(&pid, argv[0], &actions, nil, cargs, environ)
+        guard rc == 0 else { throw SyscallError("posix_spawn", path: argv[0], errno: rc) }
+        return pid
+    }
+
     /// The first executable called `name` in the usual system directories.
     public static func find(_ name: String) -> String? {
         let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)

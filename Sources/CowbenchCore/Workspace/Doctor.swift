@@ -75,12 +75,9 @@ public enum Doctor {
     }
 
     /// Host tools, what needs them, and whether missing one is fatal.
-    /// Drivers that use something, by name, for "needed for" lines.
+    /// Drivers that use something (with no options given), for "needed for" lines.
     static func users(_ uses: (DriverCapabilities) -> Bool) -> String {
-        DriverRegistry.all.flatMap { t in
-            ([DriverOptions()] + t.options.map { o in DriverOptions([.init(key: o.key, value: o.values.first)]) })
-                .filter { uses(t.capabilities($0)) }.prefix(1).map { _ in t.name }
-        }.joined(separator: ", ")
+        DriverRegistry.all.filter { uses($0.capabilities) }.map { $0.name }.joined(separator: ", ")
     }
 
     /// mkfs for every scratch kind and every driver's own tools, from the

@@ -1,0 +1,50 @@
+import CowbenchCore
+import Glibc
+import Testing
+
+/// Specs as users type them, resolved against the drivers' own options.
+@Suite struct DriverSpecTests {
+    @Test func aSpecKeepsItsOptionsInOrderAndItsWholeName() throws {
+        let s = try DriverSpec(parsing: "overlay:redirect_dir=on,index=on,volatile")
+        #expect(s.name == "overlay")
+        #expect(s.options.value("redirect_dir") == "on" && s.options.value("index") == "on" && s.options.has("volatile"))
+        #expect(s.description == "overlay:redirect_dir=on,index=on,volatile")
+        #expect(s.pathComponent == "overlay-redirect_dir-on-index-on-volatile", "no ':' or ',' to split overlay's lowerdir")
+        #expect(try DriverSpec(parsing: "copy").description == "copy")
+        #expect(throws: SetupError.self) { try DriverSpec(parsing: "overlay:volatile,volatile") }
+        #expect(throws: SetupError.self) { try DriverSpec(parsing: "overlay:metacopy=") }
+    }
+
+    @Test func aListOfSpecsSplitsWhereADriverIsNamed() {
+        #expect(DriverRegistry.splitSpecs("overlay,overlay:redirect_dir=on,index=on,btrfs,reflink:btrfs,copy")
+            == ["overlay", "overlay:redirect_dir=on,index=on", "btrfs", "reflink:btrfs", "copy"])
+        #expect(DriverRegistry.splitSpecs("overlay:metacopy=on,volatile") == ["overlay:metacopy=on,volatile"])
+    }
+
+    @Test func optionsAreCheckedAgainstWhatTheDriverDeclares() throws {
+        #expect(try DriverRegistry.resolve("reflink:btrfs").capabilities.scratchFilesystem == .btrfs)
+        #expect(try DriverRegistry.resolve("reflink").capabilities.scratchFilesystem == .xfs)
+        #expect(try DriverRegistry.resolve("overlay:metacopy=on").capabilities.metadataOnlyCopyUp)
+        #expect(try DriverRegistry.resolve("overlay:redirect_dir=on").capabilities.renamesImageDirectories)
+        for (spec, says) in [("overlay:bogus", "has no option 'bogus'"), ("overlay:xino=maybe", "takes on or off or auto"),
+                             ("overlay:volatile=yes", "is a bare flag"), ("btrfs:volatile", "it takes none"),
+                             ("zfs", "unknown driver 'zfs'")] {
+            let e = #expect(throws: SetupError.self) { try DriverRegistry.resolve(spec) }
+            #expect(e?.description.contains(says) == true, "\(spec): \(e?.description ?? "")")
+        }
+    }
+}
+
+/// The command runner with programs that fork into the background.
+@Suite struct CommandTests {
+    /// A daemon keeps the output pipe open; the runner returns when the
+    /// program itself exits, with what it printed.
+    @Test func aProgramThatLeavesADaemonBehindReturns() throws {
+        let out = try Command.run(["/bin/sh", "-c", "sleep 30 & echo $!"])
+        let pid = pid_t(out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(pid > 0, "\(out)")
+        #expect(kill(pid, 0) == 0, "the daemon is still running: the runner did not wait for it")
+        kill(pid, SIGKILL)
+        #expect(throws: Command.Failure.self) { try Command.run(["/bin/sh", "-c", "echo no >&2; exit 3"]) }
+    }
+}
