@@ -22,6 +22,10 @@ int cb_syncfs(int fd) { return syncfs(fd); }
 
 int cb_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
+int cb_spawn_closefrom(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
+
 ssize_t cb_copy_file_range(int fd_in, int fd_out, size_t len) {
     return copy_file_range(fd_in, NULL, fd_out, NULL, len, 0);
 }

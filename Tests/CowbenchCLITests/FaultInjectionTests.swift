@@ -123,3 +123,57 @@ struct CleanupOfHandMadeInstancesTests {
         #expect(try CLI.run(["instance", "list", "--state-dir", base + "/state"]).stdout.contains("no instances"))
     }
 }
+
+/// kill -9 during a fuse-overlayfs run leaves FUSE daemons (cowbench's own
+/// children, now orphans) and their mounts. `cleanup` must remove both
+/// whether the daemon still serves, died (a stale mount, ENOTCONN), or
+/// is stopped and would hang anything that touches its mount.
+@Suite(.serialized, .enabled(if: HostCheck.privilegeProblem() == nil && DriverRegistry.availability(of: FuseOverlayDriver.self).works,
+                             "needs root and fuse-overlayfs"))
+struct FuseKillTests {
+    enum Daemon: String, CaseIterable { case running, killed, stopped }
+
+    @Test(arguments: Daemon.allCases) func cleanupAfterKillDashNineLeavesNoFuseMountOrDaemon(_ mode: Daemon) throws {
+        let base = "/var/tmp/cowbench-fusekill-\(getpid())"
+        defer { try? TreeRemover.remove(base) }
+        let p = try CLI.start(["compare", "--drivers", "fuse-overlayfs", "--instances", "100000", "--warmup", "0",
+                               "--scratch-size", "1G", "--state-dir", base + "/state", "--out", base + "/out"])
+        let fuseMounts = { Mounts.mounts(under: base).filter { $0.fsType.hasPrefix("fuse") } }
+        var waited = 0
+        while fuseMounts().isEmpty && waited < 60_000 { usleep(20_000); waited += 20 }
+        kill(p.pid, SIGKILL)
+        _ = p.finish()
+        let mounts = fuseMounts()
+        let daemons = DaemonProcess.running(program: FuseOverlayDriver.program, under: base)
+        try #require(!mounts.isEmpty && !daemons.isEmpty, "the kill caught a FUSE mount (\(mounts.count)) and its daemon (\(daemons.count))")
+
+        switch mode {
+        case .running: break
+        case .killed:
+            for pid in daemons { kill(pid, SIGKILL) }
+            var waitedForDeath = 0
+            while !DaemonProcess.running(program: FuseOverlayDriver.program, under: base).isEmpty && waitedForDeath < 5_000 {
+                usleep(10_000); waitedForDeath += 10
+            }
+            // A name never looked up, so the answer cannot come from FUSE's attribute cache.
+            var st = stat()
+            let rc = stat(mounts[0].mountPoint + "/never-looked-up", &st)
+            let err = errno
+            #expect(rc == -1 && err == ENOTCONN, "a dead daemon leaves a stale mount: stat gave \(rc), errno \(err)")
+        case .stopped:
+            for pid in daemons { kill(pid, SIGSTOP) }
+        }
+
+        let cleanup = try CLI.start(["cleanup", "--state-dir", base + "/state"])
+        var elapsed = 0
+        // Never waitpid here: Process reaps its own child, and a stolen reap hangs it.
+        while cleanup.process.isRunning && elapsed < 30_000 { usleep(20_000); elapsed += 20 }
+        if elapsed >= 30_000 { kill(cleanup.pid, SIGKILL) }
+        let r = cleanup.finish()
+        #expect(elapsed < 30_000, "\(mode): cleanup hung: \(r.all)")
+        #expect(r.status == 0, "\(mode): \(r.all)")
+        #expect(r.stdout.contains("removed daemon"), "\(mode): \(r.stdout)")
+        #expect(CLI.leftovers(under: base).isEmpty, "\(mode): \(CLI.leftovers(under: base))")
+        print("fuse kill -9, daemon \(mode): cleanup took \(elapsed) ms for \(mounts.count) mount(s)")
+    }
+}

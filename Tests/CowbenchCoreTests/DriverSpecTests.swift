@@ -47,4 +47,21 @@ import Testing
         kill(pid, SIGKILL)
         #expect(throws: Command.Failure.self) { try Command.run(["/bin/sh", "-c", "echo no >&2; exit 3"]) }
     }
+
+    /// A tool or daemon gets stdin, stdout and stderr and nothing else of
+    /// cowbench's, even a descriptor without close-on-exec.
+    @Test func spawnedProgramsInheritNoOtherDescriptor() throws {
+        let leaked = open("/dev/null", O_RDONLY) // no O_CLOEXEC, like a parent's socket
+        defer { close(leaked) }
+        let listing = "ls /proc/self/fd | sort -n | tr '\\n' ' '"
+        let out = try Command.run(["/bin/sh", "-c", listing])
+        #expect(out.trimmingCharacters(in: .whitespaces) == "0 1 2 3", "fd 3 is ls's own directory handle: \(out)")
+        let log = "/tmp/cowbench-spawn-\(getpid()).log"
+        defer { unlink(log) }
+        let pid = try Command.spawn(["/bin/sh", "-c", listing], log: log)
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, 0)
+        let spawned = try FileSystem.read(log)
+        #expect(spawned.trimmingCharacters(in: .whitespaces) == "0 1 2 3", "\(spawned)")
+    }
 }

@@ -17,10 +17,15 @@
 #include <linux/loop.h>
 #include <sys/xattr.h>
 #include <sys/vfs.h>
+#include <spawn.h>
 
 /// syncfs(2) and pipe2(2): also _GNU_SOURCE-only.
 int cb_syncfs(int fd);
 int cb_pipe_cloexec(int fds[2]);
+/// posix_spawn_file_actions_addclosefrom_np(3), also _GNU_SOURCE-only: a
+/// host tool or daemon must not inherit descriptors cowbench got from its
+/// own parent (a test harness's socket, say, which it watches for EOF).
+int cb_spawn_closefrom(posix_spawn_file_actions_t *actions, int from);
 
 /// copy_file_range(2) from the current offsets. Returns bytes copied or -1 with errno.
 ssize_t cb_copy_file_range(int fd_in, int fd_out, size_t len);

@@ -1,8 +1,8 @@
 import Glibc
 
-/// A daemon cowbench started that serves one mount point (fuse-overlayfs
-/// forks into the background, so it is nobody's child). It is found by
-/// its command line, whose last argument is the mount point: a path under
+/// A daemon cowbench started that serves one mount point (fuse-overlayfs).
+/// While cowbench lives the daemon is its child; after a kill -9 it is an
+/// orphan that only its command line names. It is found by that line, whose last argument is the mount point: a path under
 /// cowbench's own state directory, so no other process can match.
 public enum DaemonProcess {
     /// Processes running `program` whose last argument is `mountPoint`.
@@ -52,6 +52,7 @@ public enum DaemonProcess {
         }
         if wait(grace) { return "exited" }
         kill(pid, SIGTERM)
+        kill(pid, SIGCONT) // a stopped daemon would hold SIGTERM pending for ever
         if wait(1) { return "stopped by SIGTERM" }
         kill(pid, SIGKILL)
         _ = wait(1)
