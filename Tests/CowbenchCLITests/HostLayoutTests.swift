@@ -57,6 +57,28 @@ struct StateOnItsOwnFilesystemTests {
     }
 }
 
+/// A user's own xfs (reflink=1) as --root: the reflink driver takes it,
+/// and the figures name it xfs, not a magic number.
+@Suite(.serialized, .enabled(if: HostCheck.privilegeProblem() == nil && ScratchFilesystem.Kind.xfs.hostProblem == nil,
+                             "needs root and mkfs.xfs"))
+struct RootOnTheUsersXfsTests {
+    @Test func reflinkRunsOnAnXfsRootAndSaysXfs() throws {
+        let base = "/var/tmp/cowbench-xfsroot-\(getpid())"
+        try FileSystem.createDirectories(base)
+        let journal = try ResourceJournal(path: base + "/test.journal")
+        defer { _ = try? journal.teardown(); try? TreeRemover.remove(base) }
+        let fs = try ScratchFilesystem(kind: .xfs, size: 512 << 20, directory: base + "/part", journal: journal)
+        let r = try CLI.run(["run", "--driver", "reflink", "--instances", "3", "--warmup", "0", "--root", fs.mountPoint,
+                             "--state-dir", base + "/state", "--out", base + "/out"])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains(" on xfs"), "\(r.stdout)")
+        let summary = try FileSystem.read(base + "/out/summary.csv")
+        #expect(summary.contains(",xfs,"), "\(summary)")
+        #expect(CLI.leftovers(under: base + "/state").isEmpty)
+        try fs.destroy()
+    }
+}
+
 /// Read-only and full places: refused up front with what to do, or, when a
 /// run fills the state filesystem half-way, said plainly instead of EIO.
 @Suite(.serialized, .enabled(if: HostCheck.privilegeProblem() == nil, "needs root with CAP_SYS_ADMIN"))

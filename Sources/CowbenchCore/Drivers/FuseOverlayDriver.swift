@@ -35,7 +35,6 @@ public final class FuseOverlayDriver: StorageDriver {
     private let binary: String
     /// The daemon of each instance this process created, by mount point.
     private let daemons = Mutex<[String: pid_t]>([:])
-    static let fuseMagic: UInt = 0x6573_5546 // FUSE_SUPER_MAGIC
 
     public init(root: String, journal: ResourceJournal, options: DriverOptions = DriverOptions()) throws {
         guard let binary = Command.find(Self.program) else {
@@ -77,7 +76,7 @@ public final class FuseOverlayDriver: StorageDriver {
             let pid = try Command.spawn([binary, "-f", "-o", options, merged], log: dir + "/daemon.log")
             // statfs of the mount point turns FUSE's the moment the daemon
             // has mounted; until then it is the scratch filesystem's.
-            while (try? FileSystem.statfs(merged))?.type != Self.fuseMagic {
+            while (try? FileSystem.statfs(merged))?.type != FilesystemStats.fuseMagic {
                 var status: Int32 = 0
                 if waitpid(pid, &status, WNOHANG) == pid {
                     let log = (try? FileSystem.read(dir + "/daemon.log"))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""

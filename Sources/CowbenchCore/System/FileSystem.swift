@@ -29,6 +29,8 @@ public struct FilesystemStats: Sendable, Equatable {
     public static let ext4Magic: UInt = 0xEF53
     public static let overlayMagic: UInt = 0x794C_7630
     public static let tmpfsMagic: UInt = 0x0102_1994
+    public static let xfsMagic: UInt = 0x5846_5342
+    public static let fuseMagic: UInt = 0x6573_5546
 
     /// A short name for the filesystem type, as `findmnt` would print it.
     public var typeName: String {
@@ -37,6 +39,8 @@ public struct FilesystemStats: Sendable, Equatable {
         case Self.ext4Magic: "ext4"
         case Self.overlayMagic: "overlay"
         case Self.tmpfsMagic: "tmpfs"
+        case Self.xfsMagic: "xfs"
+        case Self.fuseMagic: "fuse"
         default: "0x" + String(type, radix: 16)
         }
     }
