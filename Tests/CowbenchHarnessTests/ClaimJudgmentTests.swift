@@ -11,10 +11,11 @@ import Testing
 
     @Test func pageCache() {
         let read = 32 * mib
-        #expect(PageCacheClaim.judge(overlay: 90 * 1024, btrfs: 34 * mib, copy: 34 * mib, readBytes: read) == .holds)
-        #expect(PageCacheClaim.judge(overlay: 30 * mib, btrfs: 34 * mib, copy: 34 * mib, readBytes: read) == .doesNotHold, "overlay not sharing")
-        #expect(PageCacheClaim.judge(overlay: 90 * 1024, btrfs: 1 * mib, copy: 34 * mib, readBytes: read) == .doesNotHold, "btrfs sharing")
-        #expect(PageCacheClaim.judge(overlay: 90 * 1024, btrfs: 34 * mib, copy: 2 * mib, readBytes: read) == .doesNotHold, "copy sharing")
+        let overlay = (shares: true, bytes: 90 * 1024.0), btrfs = (shares: false, bytes: 34 * mib), fuse = (shares: false, bytes: 33 * mib)
+        #expect(PageCacheClaim.judge([overlay, btrfs, fuse], readBytes: read) == .holds)
+        #expect(PageCacheClaim.judge([(true, 30 * mib), btrfs], readBytes: read) == .doesNotHold, "overlay not sharing")
+        #expect(PageCacheClaim.judge([overlay, (false, 1 * mib)], readBytes: read) == .doesNotHold, "btrfs sharing")
+        #expect(PageCacheClaim.judge([overlay, btrfs, (false, 2 * mib)], readBytes: read) == .doesNotHold, "a FUSE mount sharing after all")
     }
 
     @Test func copyUp() {
