@@ -14,6 +14,8 @@ packages=(
   libarchive-dev    # image import: tar, pax and GNU formats, gzip and zstd
   xfsprogs          # mkfs.xfs for the reflink driver's scratch xfs
   fuse-overlayfs    # the fuse-overlayfs driver (brings fuse3)
+  containerd        # the containerd driver: its daemon and ctr, for image import
+  tar               # the containerd driver writes OCI layers with GNU tar
 )
 if [ "${1:-}" = "--tests" ]; then
   packages+=(

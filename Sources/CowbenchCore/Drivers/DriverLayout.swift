@@ -1,9 +1,11 @@
 import Glibc
 
 /// Where drivers keep things under their root: `images/NAME` and
-/// `instances/ID`. Shared so the three drivers lay out the same way.
-enum DriverLayout {
-    static func prepareRoot(_ root: String, journal: ResourceJournal) throws {
+/// `instances/ID`. Shared so every driver, in this module or another, lays
+/// out the same way.
+public enum DriverLayout {
+    /// Makes `images/` and `instances/` under `root`, journaled.
+    public static func prepareRoot(_ root: String, journal: ResourceJournal) throws {
         guard FileSystem.isDirectory(root) else {
             throw SyscallError("stat", path: root, errno: ENOENT, hint: "the driver root must be an existing directory")
         }
@@ -13,7 +15,8 @@ enum DriverLayout {
         }
     }
 
-    static func makeImageDirectory(_ root: String, _ name: String, journal: ResourceJournal) throws -> String {
+    /// Makes `images/NAME`, journaled; an image already there is an error.
+    public static func makeImageDirectory(_ root: String, _ name: String, journal: ResourceJournal) throws -> String {
         let dir = root + "/images/" + name
         if FileSystem.exists(dir) {
             throw DriverError("image \(name) is already prepared at \(dir); remove it first")
@@ -23,7 +26,7 @@ enum DriverLayout {
         return dir
     }
 
-    static func instancePath(_ root: String, _ id: String) -> String { root + "/instances/" + id }
+    public static func instancePath(_ root: String, _ id: String) -> String { root + "/instances/" + id }
 
     /// Copies each layer, still in overlay's on-disk format, to
     /// `images/NAME/0…N-1`, for the drivers that stack them (overlay, FUSE).

@@ -1,12 +1,27 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// The drivers cowbench knows, looked up by spec, and whether each works here.
 public enum DriverRegistry {
     /// What `compare` runs when no --drivers is given: the seed drivers,
     /// whose needs every host cowbench supports meets.
     public static let defaults: [any StorageDriver.Type] = [OverlayDriver.self, BtrfsDriver.self, CopyDriver.self]
-    public static let all: [any StorageDriver.Type] = defaults + [ReflinkDriver.self, FuseOverlayDriver.self]
+    public static var all: [any StorageDriver.Type] {
+        defaults + [ReflinkDriver.self, FuseOverlayDriver.self] + registered.withLock { $0 }
+    }
+
+    /// Drivers from modules the core does not link (containerd's, which
+    /// brings gRPC), added once at start-up by whoever links them.
+    private static let registered = Mutex<[any StorageDriver.Type]>([])
+
+    /// Makes `driver` known by name, after the built-in ones. Registering
+    /// one twice is harmless.
+    public static func register(_ driver: any StorageDriver.Type) {
+        registered.withLock { list in
+            if !list.contains(where: { ObjectIdentifier($0) == ObjectIdentifier(driver) }) { list.append(driver) }
+        }
+    }
 
     public static var names: [String] { all.map { $0.name } }
     public static var defaultNames: [String] { defaults.map { $0.name } }

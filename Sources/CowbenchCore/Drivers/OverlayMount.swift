@@ -6,7 +6,7 @@ import Glibc
 /// string and fails with a misleading ENOENT (around 120 layers with typical
 /// paths). So long stacks go through fsopen/fsconfig with one `lowerdir+` per
 /// layer, which has no such limit (kernel 6.8 and later).
-enum OverlayMount {
+public enum OverlayMount {
     static let pageLimit = Int(getpagesize()) - 1
 
     /// Whether these layers fit mount(2)'s one page of options; if not, the
@@ -17,8 +17,9 @@ enum OverlayMount {
         return options.utf8.count <= pageLimit && !lowers.contains(where: { $0.contains(":") || $0.contains(",") })
     }
 
-    /// `lowers` is top layer first, as overlayfs orders them.
-    static func mount(lowers: [String], upper: String, work: String, target: String, flags: [String] = []) throws {
+    /// Mounts overlay on `target`, through fsopen/fsconfig when the options
+    /// pass one page. `lowers` is top layer first, as overlayfs orders them.
+    public static func mount(lowers: [String], upper: String, work: String, target: String, flags: [String] = []) throws {
         let options = (["lowerdir=" + lowers.joined(separator: ":"), "upperdir=" + upper, "workdir=" + work] + flags)
             .joined(separator: ",")
         do {

@@ -124,6 +124,19 @@ public struct DriverCapabilities: Sendable, Equatable {
     public var requiredTools: [String] = []
     /// The filesystem each instance is mounted as (overlay, fuse), if any.
     public var instanceFilesystem: String?
+
+    public init(copyGranularity: CopyGranularity, sharesPageCache: Bool, maxLayers: Int,
+                requiredFilesystem: ScratchFilesystem.Kind?, scratchFilesystem: ScratchFilesystem.Kind,
+                mountsInstances: Bool, deferredDestroyWork: Bool, summary: String) {
+        self.copyGranularity = copyGranularity
+        self.sharesPageCache = sharesPageCache
+        self.maxLayers = maxLayers
+        self.requiredFilesystem = requiredFilesystem
+        self.scratchFilesystem = scratchFilesystem
+        self.mountsInstances = mountsInstances
+        self.deferredDestroyWork = deferredDestroyWork
+        self.summary = summary
+    }
 }
 
 /// An image as an ordered list of layer directories, bottom layer first, in
@@ -147,6 +160,13 @@ public struct PreparedImage: Sendable, Equatable, Codable {
     public let path: String
     public let layerCount: Int
 
+    public init(name: String, driver: String, path: String, layerCount: Int) {
+        self.name = name
+        self.driver = driver
+        self.path = path
+        self.layerCount = layerCount
+    }
+
     /// Where a shared helper put an image, before a driver names itself on it.
     struct Draft {
         let path: String
@@ -163,6 +183,14 @@ public struct Instance: Sendable, Equatable, Codable {
     public let rootfs: String
     /// The driver-owned directory that holds everything of this instance.
     public let path: String
+
+    public init(id: String, driver: String, image: String, rootfs: String, path: String) {
+        self.id = id
+        self.driver = driver
+        self.image = image
+        self.rootfs = rootfs
+        self.path = path
+    }
 }
 
 /// A driver-level failure with a message that says what is actually wrong.

@@ -223,6 +223,10 @@ public enum FileSystem {
         try retrying("lsetxattr", path: path) { lsetxattr(path, name, value, value.count, 0) }
     }
 
+    public static func removexattr(_ path: String, _ name: String) throws {
+        try retrying("lremovexattr", path: path) { lremovexattr(path, name) }
+    }
+
     /// A character device 0/0: overlayfs's whiteout, the "c 0,0" in `ls -l`.
     public static func makeWhiteout(_ path: String) throws {
         try retrying("mknod", path: path) { Glibc.mknod(path, S_IFCHR | 0o000, 0) }

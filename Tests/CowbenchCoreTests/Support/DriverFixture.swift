@@ -1,3 +1,4 @@
+import CowbenchContainerd
 import CowbenchCore
 import Foundation
 import Glibc
@@ -22,10 +23,14 @@ struct DriverFactory: Sendable, CustomStringConvertible {
 
     /// Every driver, and every variant the issue names: adding a driver
     /// or a variant to the conformance suite is one line here.
-    static let all = [
-        "overlay", "overlay:volatile", "overlay:metacopy=on", "overlay:redirect_dir=on,index=on",
-        "btrfs", "copy", "reflink", "reflink:btrfs", "fuse-overlayfs",
-    ].map(DriverFactory.init)
+    static let all: [DriverFactory] = {
+        DriverRegistry.register(ContainerdDriver.self)
+        return [
+            "overlay", "overlay:volatile", "overlay:metacopy=on", "overlay:redirect_dir=on,index=on",
+            "btrfs", "copy", "reflink", "reflink:btrfs", "fuse-overlayfs",
+            "containerd:overlayfs", "containerd:btrfs", "containerd:native",
+        ].map(DriverFactory.init)
+    }()
 }
 
 /// A private state directory, a scratch filesystem of the driver's kind and

@@ -3,7 +3,7 @@ import Glibc
 
 /// Content digests as the OCI image-spec writes them (`sha256:<hex>`),
 /// computed while streaming, never by loading a blob into memory.
-enum BlobDigest {
+public enum BlobDigest {
     /// Checks the algorithm and the hex, so that a digest can never turn
     /// into a path that leaves `blobs/`.
     static func parse(_ digest: String, what: String) throws -> (algorithm: String, hex: String) {
@@ -17,6 +17,16 @@ enum BlobDigest {
             throw ImportError("\(what): '\(digest)' is not a well-formed \(parts[0]) digest")
         }
         return (parts[0], parts[1])
+    }
+
+    /// The sha256 digest (`sha256:<hex>`) of the file at `path`, streamed.
+    public static func sha256(ofFile path: String) throws -> String {
+        try of(file: FileDescriptor(path, flags: O_RDONLY | O_CLOEXEC), algorithm: "sha256")
+    }
+
+    /// The sha256 digest of `bytes`.
+    public static func sha256(of bytes: [UInt8]) -> String {
+        "sha256:" + hexString(SHA256.hash(data: bytes))
     }
 
     /// The digest of a file's bytes, with `algorithm`.

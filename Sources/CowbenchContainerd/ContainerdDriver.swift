@@ -1,0 +1,169 @@
+import ContainerdAPI
+import CowbenchCore
+import Foundation
+import Glibc
+
+/// A containerd snapshotter (overlayfs, btrfs, native) as a cowbench
+/// driver, through containerd's snapshots API, as a runtime uses it:
+/// create is Prepare(key, parent) and then performing the mounts it
+/// returns; destroy is unmounting and Remove(key). The image goes in with
+/// containerd's own import, unpacked by the same snapshotter, so parents
+/// are the image's chain IDs. Each driver runs a containerd of its own
+/// whose root is on the driver's scratch filesystem.
+public final class ContainerdDriver: StorageDriver {
+    public static let name = "containerd"
+    public static let snapshotters = ["overlayfs", "btrfs", "native"]
+    public static let options = [
+        DriverOptionInfo("overlayfs", help: "containerd's overlayfs snapshotter (the default)"),
+        DriverOptionInfo("btrfs", help: "containerd's btrfs snapshotter, on a scratch btrfs"),
+        DriverOptionInfo("native", help: "containerd's native snapshotter: a full copy per snapshot"),
+    ]
+    public static let capabilities: DriverCapabilities = ContainerdDriver.capabilities(DriverOptions())
+
+    static func snapshotter(_ o: DriverOptions) -> String { snapshotters.first { o.has($0) } ?? "overlayfs" }
+
+    public static func capabilities(_ o: DriverOptions) -> DriverCapabilities {
+        let s = snapshotter(o)
+        var c = DriverCapabilities(
+            copyGranularity: s == "overlayfs" ? .file : s == "btrfs" ? .extent : .fullCopy,
+            sharesPageCache: s == "overlayfs",
+            // Every layer is a containerd import and unpack: checked this deep.
+            maxLayers: 128,
+            requiredFilesystem: s == "btrfs" ? .btrfs : nil, scratchFilesystem: s == "btrfs" ? .btrfs : .ext4,
+            // Remove leaves the files to containerd's garbage collection.
+            mountsInstances: true, deferredDestroyWork: true,
+            summary: "containerd's \(s) snapshotter through its snapshots API (a containerd of cowbench's own)")
+        // containerd mounts overlay with index=off and no redirect_dir.
+        c.renamesImageDirectories = s != "overlayfs"
+        c.requiredTools = [ContainerdDaemon.program, "ctr"]
+        c.instanceFilesystem = s == "overlayfs" ? "overlay" : s == "btrfs" ? "btrfs" : nil
+        return c
+    }
+
+    public static func check(_ o: DriverOptions) -> String? {
+        let given = snapshotters.filter { o.has($0) }
+        return given.count > 1 ? "containerd takes one snapshotter, not \(given.joined(separator: " and "))" : nil
+    }
+
+    public let root: String
+    public let snapshotter: String
+    private let journal: ResourceJournal
+    private let daemon: ContainerdDaemon
+    private let client: ContainerdClient
+
+    public init(root: String, journal: ResourceJournal, options: DriverOptions = DriverOptions()) throws {
+        if let problem = Self.check(options) { throw DriverError(problem) }
+        self.root = root
+        self.journal = journal
+        snapshotter = Self.snapshotter(options)
+        try DriverLayout.prepareRoot(root, journal: journal)
+        daemon = try ContainerdDaemon(directory: root + "/containerd", journal: journal)
+        client = try ContainerdClient(socket: daemon.socket, snapshotter: snapshotter)
+        // A snapshotter that did not load (btrfs off btrfs) says so here, not at the first instance.
+        do {
+            _ = try client.exists(key: "cowbench-probe")
+        } catch {
+            throw DriverError("containerd has no working \(snapshotter) snapshotter here (\(error)); see \(daemon.directory)/containerd.log")
+        }
+    }
+
+    /// The image as an OCI archive, imported and unpacked by `ctr` (the
+    /// path `ctr images import --snapshotter` takes), in cowbench's namespace.
+    public func prepare(_ image: ImageLayers) throws -> PreparedImage {
+        guard image.layers.count <= Self.capabilities.maxLayers else {
+            throw DriverError("image \(image.name) has \(image.layers.count) layers; cowbench checks containerd up to \(Self.capabilities.maxLayers)")
+        }
+        let dir = try DriverLayout.makeImageDirectory(root, image.name, journal: journal)
+        try FileSystem.mkdir(dir + "/oci")
+        let archive = try OCIArchive.write(image, reference: "docker.io/cowbench/\(image.name):latest", work: dir + "/oci")
+        try ctr(["images", "import", "--snapshotter", snapshotter, archive.path])
+        try TreeRemover.remove(dir + "/oci")
+        try FileSystem.write(archive.reference + "\n" + archive.chainIDs.joined(separator: "\n") + "\n", to: dir + "/chain")
+        return PreparedImage(name: image.name, driver: Self.name, path: dir, layerCount: image.layers.count)
+    }
+
+    public func create(id: String, from image: PreparedImage) throws -> Instance {
+        let parent = try Self.chain(image).ids.last ?? ""
+        let dir = DriverLayout.instancePath(root, id), rootfs = dir + "/rootfs"
+        try journal.record(.directory(dir))
+        try FileSystem.mkdir(dir, mode: 0o700)
+        try FileSystem.mkdir(rootfs)
+        // Outside a lease an active snapshot is garbage: containerd's next
+        // collection (after any Remove) would take it while it is mounted.
+        let mounts = try client.prepare(key: Self.key(id), parent: parent, labels: ["containerd.io/gc.root": "cowbench"])
+        do {
+            try journal.record(.mount(rootfs))
+            try SnapshotMounts.perform(mounts, on: rootfs)
+        } catch {
+            try? client.remove(key: Self.key(id))
+            try? ResourceJournal.remove(.mount(rootfs))
+            try? journal.release(.mount(rootfs))
+            throw error
+        }
+        return Instance(id: id, driver: Self.name, image: image.name, rootfs: rootfs, path: dir)
+    }
+
+    public func destroy(_ instance: Instance) throws {
+        do {
+            try Mounts.unmount(instance.rootfs)
+        } catch let e as SyscallError where e.errno == EINVAL {
+            // Not mounted (a create that failed half-way): the snapshot still goes.
+        }
+        try journal.release(.mount(instance.rootfs))
+        try client.remove(key: Self.key(instance.id))
+        try TreeRemover.remove(instance.path)
+        try journal.release(.directory(instance.path))
+    }
+
+    /// What the snapshot holds of its own: overlay's upper directory, a
+    /// btrfs snapshot's changes since it was made, a native copy whole.
+    public func usage(of instance: Instance) throws -> TreeUsage {
+        let mounts = try client.mounts(key: Self.key(instance.id))
+        if let upper = mounts.first?.options.first(where: { $0.hasPrefix("upperdir=") })?.dropFirst("upperdir=".count) {
+            var u = try TreeUsage.measure(String(upper))
+            u.inodes -= 1
+            u.bytes -= min(u.bytes, 4096)
+            return u
+        }
+        if snapshotter == "btrfs" {
+            return try TreeUsage.measure(instance.rootfs, changedSince: BtrfsSubvolume.creationTime(instance.rootfs))
+        }
+        return try TreeUsage.measure(instance.rootfs)
+    }
+
+    public func remove(_ image: PreparedImage) throws {
+        let reference = try Self.chain(image).reference
+        try ctr(["images", "rm", "--sync", reference])
+        try ResourceJournal.remove(.directory(image.path))
+        try journal.release(.directory(image.path))
+    }
+
+    /// containerd's deferred removals first, then the filesystem's own.
+    public func settle() throws {
+        try client.collectGarbage()
+        if snapshotter == "btrfs" {
+            try BtrfsSubvolume.sync(root)
+            try BtrfsSubvolume.waitForCleaner(root)
+        }
+        try FileSystem.syncfs(root)
+    }
+
+    static func key(_ id: String) -> String { "cowbench-instance-" + id }
+
+    /// The image's reference and chain IDs, as prepare wrote them.
+    static func chain(_ image: PreparedImage) throws -> (reference: String, ids: [String]) {
+        let lines = try FileSystem.read(image.path + "/chain").split(separator: "\n").map(String.init)
+        guard let reference = lines.first, lines.count > 1 else { throw DriverError("\(image.path)/chain is incomplete; prepare the image again") }
+        return (reference, Array(lines.dropFirst()))
+    }
+
+    private func ctr(_ arguments: [String]) throws {
+        guard let binary = Command.find("ctr") else { throw SetupError("ctr is missing; run scripts/setup.sh (Debian package containerd)") }
+        do {
+            try Command.run([binary, "--address", daemon.socket, "--namespace", ContainerdDaemon.namespace] + arguments)
+        } catch let f as Command.Failure {
+            throw DriverError("ctr \(arguments.prefix(2).joined(separator: " ")) failed (status \(f.status)): "
+                + f.output.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+    }
+}
