@@ -99,6 +99,7 @@ public final class ContainerdDaemon: Sendable {
 
         [debug]
           address = ""
+          level = "debug"
 
         [metrics]
           address = ""

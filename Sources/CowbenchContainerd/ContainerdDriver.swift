@@ -90,7 +90,7 @@ public final class ContainerdDriver: StorageDriver {
         try FileSystem.mkdir(rootfs)
         // Outside a lease an active snapshot is garbage: containerd's next
         // collection (after any Remove) would take it while it is mounted.
-        let mounts = try client.prepare(key: Self.key(id), parent: parent, labels: ["containerd.io/gc.root": "cowbench"])
+        let mounts = try call { try client.prepare(key: Self.key(id), parent: parent, labels: ["containerd.io/gc.root": "cowbench"]) }
         do {
             try journal.record(.mount(rootfs))
             try SnapshotMounts.perform(mounts, on: rootfs)
@@ -110,7 +110,7 @@ public final class ContainerdDriver: StorageDriver {
             // Not mounted (a create that failed half-way): the snapshot still goes.
         }
         try journal.release(.mount(instance.rootfs))
-        try client.remove(key: Self.key(instance.id))
+        try call { try client.remove(key: Self.key(instance.id)) }
         try TreeRemover.remove(instance.path)
         try journal.release(.directory(instance.path))
     }
@@ -118,7 +118,7 @@ public final class ContainerdDriver: StorageDriver {
     /// What the snapshot holds of its own: overlay's upper directory, a
     /// btrfs snapshot's changes since it was made, a native copy whole.
     public func usage(of instance: Instance) throws -> TreeUsage {
-        let mounts = try client.mounts(key: Self.key(instance.id))
+        let mounts = try call { try client.mounts(key: Self.key(instance.id)) }
         if let upper = mounts.first?.options.first(where: { $0.hasPrefix("upperdir=") })?.dropFirst("upperdir=".count) {
             var u = try TreeUsage.measure(String(upper))
             u.inodes -= 1
@@ -140,12 +140,27 @@ public final class ContainerdDriver: StorageDriver {
 
     /// containerd's deferred removals first, then the filesystem's own.
     public func settle() throws {
-        try client.collectGarbage()
+        try call { try client.collectGarbage() }
         if snapshotter == "btrfs" {
             try BtrfsSubvolume.sync(root)
             try BtrfsSubvolume.waitForCleaner(root)
         }
         try FileSystem.syncfs(root)
+    }
+
+    /// A call to containerd; if the daemon is gone, the error says how it ended.
+    private func call<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let e as ContainerdError where e.code == .unavailable {
+            var status: Int32 = 0
+            let reaped = waitpid(daemon.pid, &status, WNOHANG)
+            let state = reaped == daemon.pid ? ((status & 0x7f) == 0 ? "exited with status \((status >> 8) & 0xff)" : "killed by signal \(status & 0x7f)")
+                : kill(daemon.pid, 0) == 0 ? "still running" : "gone (\(String(cString: strerror(errno))))"
+            let log = daemon.directory + "/containerd.log"
+            let tail = ((try? FileSystem.read(log)) ?? "").split(separator: "\n").suffix(8).joined(separator: "\n")
+            throw DriverError("\(e); containerd (pid \(daemon.pid)) is \(state); its log \(log) ends:\n\(tail)")
+        }
     }
 
     static func key(_ id: String) -> String { "cowbench-instance-" + id }
