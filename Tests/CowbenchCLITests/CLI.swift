@@ -74,7 +74,9 @@ enum CLI {
         for sub in ["scratch", "runs", "workspaces"] {
             for e in ((try? FileSystem.list(base + "/" + sub)) ?? []) where !e.hasPrefix(".") { found.append("\(sub)/\(e)") }
         }
-        for pid in DaemonProcess.running(program: FuseOverlayDriver.program, under: base) { found.append("daemon pid \(pid)") }
+        for program in [FuseOverlayDriver.program, "containerd"] {
+            for pid in DaemonProcess.running(program: program, under: base) { found.append("\(program) pid \(pid)") }
+        }
         // Tests run one at a time, so any cowbench cgroup now is a leftover.
         if let h = MemoryCgroup.hierarchy() {
             for e in ((try? FileSystem.list(h.mount)) ?? []) where e.hasPrefix("cowbench-") { found.append("cgroup \(h.mount)/\(e)") }

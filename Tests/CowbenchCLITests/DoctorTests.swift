@@ -8,7 +8,7 @@ import Testing
                          tools: ["mkfs.ext4": "/sbin/mkfs.ext4", "mkfs.btrfs": "/sbin/mkfs.btrfs", "btrfs": "/bin/btrfs",
                                  "mkfs.xfs": "/sbin/mkfs.xfs", "fuse-overlayfs": "/bin/fuse-overlayfs",
                                  "unshare": "/bin/unshare", "chroot": "/sbin/chroot", "umoci": "/bin/umoci",
-                                 "chromium": "/bin/chromium"],
+                                 "chromium": "/bin/chromium", "containerd": "/bin/containerd", "ctr": "/bin/ctr"],
                          libarchive: "libarchive 3.6.2", stateDirectory: "/var/lib/cowbench", stateFilesystem: "ext4",
                          stateAvailable: 50 << 30, leftovers: 0)
     }
@@ -16,7 +16,8 @@ import Testing
     func line(_ facts: Doctor.HostFacts, _ name: String) -> Doctor.Check? { Doctor.checks(facts).first { $0.name == name } }
 
     @Test func aHealthyHostPassesEveryCheck() {
-        #expect(Doctor.checks(Self.healthy).allSatisfy { $0.status == .ok })
+        let failing = Doctor.checks(Self.healthy).filter { $0.status != .ok }.map(\.name)
+        #expect(failing.isEmpty, "\(failing)")
     }
 
     @Test func aMissingToolIsNamedWithTheFix() {

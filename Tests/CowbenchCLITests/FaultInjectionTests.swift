@@ -177,3 +177,33 @@ struct FuseKillTests {
         print("fuse kill -9, daemon \(mode): cleanup took \(elapsed) ms for \(mounts.count) mount(s)")
     }
 }
+
+/// kill -9 in the middle of a containerd run leaves cowbench's containerd
+/// running with snapshots prepared and mounted. `cleanup` must stop it and
+/// take its root, with every snapshot in it, and every mount away.
+@Suite(.serialized, .enabled(if: HostCheck.privilegeProblem() == nil && Command.find("containerd") != nil && Command.find("ctr") != nil,
+                             "needs root and containerd"))
+struct ContainerdKillTests {
+    @Test(arguments: ["containerd:overlayfs", "containerd:btrfs"])
+    func cleanupAfterKillDashNineLeavesNoSnapshotMountOrDaemon(_ driver: String) throws {
+        let base = "/var/tmp/cowbench-ctdkill-\(getpid())"
+        defer { try? TreeRemover.remove(base) }
+        let p = try CLI.start(["compare", "--drivers", driver, "--instances", "100000", "--warmup", "0",
+                               "--scratch-size", "1G", "--state-dir", base + "/state", "--out", base + "/out"])
+        // An instance's rootfs mount means containerd has prepared a snapshot.
+        let instanceMounts = { Mounts.mounts(under: base).filter { $0.mountPoint.hasSuffix("/rootfs") } }
+        var waited = 0
+        while instanceMounts().isEmpty && waited < 120_000 { usleep(20_000); waited += 20 }
+        kill(p.pid, SIGKILL)
+        _ = p.finish()
+        let daemons = DaemonProcess.running(program: "containerd", under: base)
+        let roots = ((try? FileSystem.list(base + "/state/scratch")) ?? []).map { base + "/state/scratch/\($0)/mnt/containerd" }
+        try #require(!instanceMounts().isEmpty && !daemons.isEmpty, "the kill caught a mounted snapshot and cowbench's containerd")
+
+        let r = try CLI.run(["cleanup", "--state-dir", base + "/state"])
+        #expect(r.status == 0, "\(r.all)")
+        #expect(r.stdout.contains("removed daemon"), "\(r.stdout)")
+        #expect(CLI.leftovers(under: base).isEmpty, "\(driver): \(CLI.leftovers(under: base))")
+        for root in roots { #expect(!FileSystem.exists(root), "containerd's root, with its snapshots, is gone: \(root)") }
+    }
+}
