@@ -5,7 +5,8 @@ import Glibc
 /// state, socket and config under one directory on the scratch filesystem,
 /// so the snapshotters' roots are there too (btrfs needs its root on btrfs).
 /// The directory and the daemon are journaled before they exist; the
-/// journal's teardown stops the daemon before the filesystem goes.
+/// journal's teardown (or `cleanup`) stops the daemon before the
+/// filesystem goes, so nothing here stops it.
 public final class ContainerdDaemon: Sendable {
     public static let program = "containerd"
     /// The namespace every cowbench object lives in, on any containerd.
@@ -51,12 +52,6 @@ public final class ContainerdDaemon: Sendable {
             usleep(10_000)
         }
         throw DriverError("containerd did not serve \(socket) within 10 s; see \(directory)/containerd.log")
-    }
-
-    /// Stops the daemon (SIGTERM, then SIGKILL) and reaps it.
-    public func stop() {
-        kill(pid, SIGTERM)
-        DaemonProcess.stop(pid, grace: 5)
     }
 
     static func accepts(_ path: String) -> Bool {

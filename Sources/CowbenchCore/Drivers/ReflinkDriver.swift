@@ -96,13 +96,14 @@ public final class ReflinkDriver: StorageDriver {
 
     /// xfs frees unlinked inodes and their blocks in a background worker
     /// (inodegc), which neither syncfs nor statfs waits for; under load a
-    /// destroy's space showed up seconds late. So wait until statfs stops
-    /// moving (at most 5 s), as a btrfs settle waits for the cleaner.
+    /// destroy's inodes showed up late. So wait until statfs holds still for
+    /// three reads (at most about 5 s), as a btrfs settle waits for the cleaner.
     public func settle() throws {
         try FileSystem.syncfs(root)
         guard try FileSystem.statfs(root).type == FilesystemStats.xfsMagic else { return }
-        var last = try FileSystem.statfs(root), still = 0
-        for _ in 0..<1_000 where still < 3 {
+        var last = try FileSystem.statfs(root), still = 0, reads = 0
+        while still < 3 && reads < 1_000 {
+            reads += 1
             usleep(5_000)
             try FileSystem.syncfs(root)
             let now = try FileSystem.statfs(root)
