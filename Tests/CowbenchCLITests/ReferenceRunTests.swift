@@ -7,7 +7,7 @@ import Testing
 /// makes of its own CSVs, byte for byte.
 @Suite struct ReferenceRunTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static let reference = root + "/results/2026-12-06-reference"
+    static let reference = root + "/results/2026-12-07-reference"
     static let parts = ["compare-1", "copy-up", "write-4k", "accumulate", "exhaust", "baseline"].map { reference + "/" + $0 }
 
     @Test func reportReproducesTheCommittedMarkdown() throws {
@@ -45,7 +45,7 @@ import Testing
         let titles = source.components(separatedBy: "<svg ").dropFirst().compactMap {
             $0.components(separatedBy: "<title>").dropFirst().first?.components(separatedBy: "</title>").first
         }
-        #expect(titles.count == 22, "latency CDFs for each comparison, disk against live instances, the exhaustion timeline and recovery")
+        #expect(titles.count == 23, "latency CDFs for each comparison, disk and memory against live instances, the exhaustion timeline and recovery")
         let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=/var/tmp/cowbench-chromium-\(getpid())"]
         defer { try? TreeRemover.remove("/var/tmp/cowbench-chromium-\(getpid())") }
         let dom = try CLI.runTool([chromium] + flags + ["--dump-dom", "file://" + html])
