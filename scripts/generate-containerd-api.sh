@@ -9,11 +9,14 @@ export PATH=/opt/swift/usr/bin:$PATH
 
 GO=/usr/share/gocode/src
 API=github.com/containerd/containerd/api
-PROTOS=(types/mount.proto services/snapshots/v1/snapshots.proto services/leases/v1/leases.proto)
+PROTOS=(types/mount.proto types/platform.proto services/snapshots/v1/snapshots.proto services/leases/v1/leases.proto
+        services/introspection/v1/introspection.proto)
+# Introspection returns a google.rpc.Status, from gogo's copy of googleapis.
+GOOGLEAPIS=$GO/github.com/gogo/googleapis
 OUT=Sources/ContainerdAPI/Generated
 PLUGINS=.build-plugins
 
-for pkg in protobuf-compiler golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev; do
+for pkg in protobuf-compiler golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev golang-github-gogo-googleapis-dev; do
     dpkg -s "$pkg" >/dev/null 2>&1 || { echo "installing $pkg"; DEBIAN_FRONTEND=noninteractive apt-get install -y "$pkg" >/dev/null; }
 done
 
@@ -41,7 +44,9 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 files=()
 for p in "${PROTOS[@]}"; do files+=("$GO/$API/$p"); done
-protoc -I "$GO" -I "$GO/github.com/gogo/protobuf" -I /usr/include \
+files+=("$GOOGLEAPIS/google/rpc/status.proto")
+# googleapis first, so status.proto is known by the name introspection imports.
+protoc -I "$GOOGLEAPIS" -I "$GO" -I "$GO/github.com/gogo/protobuf" -I /usr/include \
     --plugin=protoc-gen-swift="$PLUGINS/.build/release/protoc-gen-swift" \
     --plugin=protoc-gen-grpc-swift-2="$PLUGINS/.build/release/protoc-gen-grpc-swift-2" \
     --swift_opt=Visibility=Public,FileNaming=PathToUnderscores \

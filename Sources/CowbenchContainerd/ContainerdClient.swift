@@ -17,9 +17,10 @@ final class ContainerdClient: Sendable {
     private let grpc: GRPCClient<HTTP2ClientTransport.Posix>
     fileprivate let snapshots: API.Client<HTTP2ClientTransport.Posix>
     fileprivate let leases: Containerd_Services_Leases_V1_Leases.Client<HTTP2ClientTransport.Posix>
+    fileprivate let introspection: Containerd_Services_Introspection_V1_Introspection.Client<HTTP2ClientTransport.Posix>
     fileprivate let metadata: Metadata = {
         var m = Metadata()
-        m.addString(ContainerdDaemon.namespace, forKey: "containerd-namespace")
+        m.addString(ContainerdResources.namespace, forKey: "containerd-namespace")
         return m
     }()
 
@@ -30,6 +31,7 @@ final class ContainerdClient: Sendable {
         grpc = GRPCClient(transport: transport)
         snapshots = API.Client(wrapping: grpc)
         leases = Containerd_Services_Leases_V1_Leases.Client(wrapping: grpc)
+        introspection = Containerd_Services_Introspection_V1_Introspection.Client(wrapping: grpc)
         let client = grpc
         Task.detached { try? await client.runConnections() }
     }
@@ -162,6 +164,28 @@ extension ContainerdClient {
         // A sync delete that reached containerd ran the collection; again is harmless.
         _ = try Self.blocking("Leases.Delete(\(d.id), sync)", socket, repeated: { e in e.code == .notFound ? () : nil }) {
             try await leases.delete(d, metadata: metadata)
+        }
+    }
+}
+
+extension ContainerdClient {
+    /// A snapshotter plugin as the daemon reports it.
+    struct Snapshotter {
+        let id: String
+        /// Where its snapshots live (the plugin's exported root).
+        let root: String?
+        /// Why it did not load, if it did not.
+        let failure: String?
+    }
+
+    /// The snapshotter plugins the daemon has (Introspection.Plugins).
+    func snapshotterPlugins() throws -> [Snapshotter] {
+        var req = Containerd_Services_Introspection_V1_PluginsRequest()
+        req.filters = ["type==io.containerd.snapshotter.v1"]
+        let (introspection, metadata, request) = (self.introspection, self.metadata, req)
+        let plugins = try Self.blocking("Introspection.Plugins", socket) { try await introspection.plugins(request, metadata: metadata).plugins }
+        return plugins.map { p in
+            Snapshotter(id: p.id, root: p.exports["root"], failure: p.hasInitErr && p.initErr.code != 0 ? p.initErr.message : nil)
         }
     }
 }

@@ -9,8 +9,6 @@ import Glibc
 /// filesystem goes, so nothing here stops it.
 public final class ContainerdDaemon: Sendable {
     public static let program = "containerd"
-    /// The namespace every cowbench object lives in, on any containerd.
-    public static let namespace = "cowbench"
 
     public let directory: String
     public let config: String

@@ -8,8 +8,11 @@ import Glibc
 /// create is Prepare(key, parent) and then performing the mounts it
 /// returns; destroy is unmounting and Remove(key). The image goes in with
 /// containerd's own import, unpacked by the same snapshotter, so parents
-/// are the image's chain IDs. Each driver runs a containerd of its own
-/// whose root is on the driver's scratch filesystem.
+/// are the image's chain IDs. By default each driver runs a containerd of
+/// its own whose root is on the driver's scratch filesystem; with
+/// `address=SOCKET` it uses a running one (the host's), working only in
+/// cowbench's namespace there and journaling every snapshot and image it
+/// makes, so that `cleanup` can remove them after a kill -9.
 public final class ContainerdDriver: StorageDriver {
     public static let name = "containerd"
     public static let snapshotters = ["overlayfs", "btrfs", "native"]
@@ -17,53 +20,97 @@ public final class ContainerdDriver: StorageDriver {
         DriverOptionInfo("overlayfs", help: "containerd's overlayfs snapshotter (the default)"),
         DriverOptionInfo("btrfs", help: "containerd's btrfs snapshotter, on a scratch btrfs"),
         DriverOptionInfo("native", help: "containerd's native snapshotter: a full copy per snapshot"),
+        DriverOptionInfo("address", placeholder: "SOCKET", help: "a running containerd's socket (the host's: /run/containerd/containerd.sock) "
+            + "instead of one of cowbench's own; cowbench works only in its namespace 'cowbench' there (also --containerd-address)"),
     ]
     public static let capabilities: DriverCapabilities = ContainerdDriver.capabilities(DriverOptions())
 
     static func snapshotter(_ o: DriverOptions) -> String { snapshotters.first { o.has($0) } ?? "overlayfs" }
 
     public static func capabilities(_ o: DriverOptions) -> DriverCapabilities {
-        let s = snapshotter(o)
+        let s = snapshotter(o), address = o.value("address")
+        // A host containerd keeps snapshots where it likes; the scratch
+        // filesystem then holds only the instances' mount points.
+        let own = address == nil && s == "btrfs"
         var c = DriverCapabilities(
             copyGranularity: s == "overlayfs" ? .file : s == "btrfs" ? .extent : .fullCopy,
             sharesPageCache: s == "overlayfs",
             // Every layer is a containerd import and unpack: checked this deep.
             maxLayers: 128,
-            requiredFilesystem: s == "btrfs" ? .btrfs : nil, scratchFilesystem: s == "btrfs" ? .btrfs : .ext4,
+            requiredFilesystem: own ? .btrfs : nil, scratchFilesystem: own ? .btrfs : .ext4,
             // Remove leaves the files to containerd's garbage collection.
             mountsInstances: true, deferredDestroyWork: true,
-            summary: "containerd's \(s) snapshotter through its snapshots API (a containerd of cowbench's own)")
+            summary: "containerd's \(s) snapshotter through its snapshots API ("
+                + (address.map { "the containerd at \($0)" } ?? "a containerd of cowbench's own") + ")")
         // containerd mounts overlay with index=off and no redirect_dir.
         c.renamesImageDirectories = s != "overlayfs"
-        c.requiredTools = [ContainerdDaemon.program, "ctr"]
+        c.requiredTools = address == nil ? [ContainerdDaemon.program, "ctr"] : ["ctr"]
+        c.usesHostStorage = address != nil
         c.instanceFilesystem = s == "overlayfs" ? "overlay" : s == "btrfs" ? "btrfs" : nil
         return c
     }
 
     public static func check(_ o: DriverOptions) -> String? {
         let given = snapshotters.filter { o.has($0) }
-        return given.count > 1 ? "containerd takes one snapshotter, not \(given.joined(separator: " and "))" : nil
+        if given.count > 1 { return "containerd takes one snapshotter, not \(given.joined(separator: " and "))" }
+        if let a = o.value("address"), !a.hasPrefix("/") {
+            return "containerd's address must be the absolute path of its socket, not '\(a)'"
+        }
+        return nil
     }
 
     public let root: String
     public let snapshotter: String
+    /// The socket: the embedded daemon's, or the one `address=` names.
+    public let address: String
+    public let dataRoot: String?
     private let journal: ResourceJournal
-    private let daemon: ContainerdDaemon
+    /// nil on a containerd cowbench did not start.
+    private let daemon: ContainerdDaemon?
     private let client: ContainerdClient
+    /// Begins every key and image tag of this driver, so that two runs on
+    /// one containerd never meet.
+    private let tag: String
+
+    public var daemons: [pid_t] { daemon.map { [$0.pid] } ?? [] }
 
     public init(root: String, journal: ResourceJournal, options: DriverOptions = DriverOptions()) throws {
         if let problem = Self.check(options) { throw DriverError(problem) }
         self.root = root
         self.journal = journal
         snapshotter = Self.snapshotter(options)
+        tag = ContainerdDaemon.shortHash(root)
         try DriverLayout.prepareRoot(root, journal: journal)
-        daemon = try ContainerdDaemon(directory: root + "/containerd", journal: journal)
-        client = try ContainerdClient(socket: daemon.socket, snapshotter: snapshotter)
+        if let given = options.value("address") {
+            guard ContainerdDaemon.accepts(given) else {
+                throw DriverError("nothing accepts connections on \(given) (connect: \(String(cString: strerror(errno)))); "
+                    + "is containerd running there (systemctl status containerd)? Leave out the address to use a containerd of cowbench's own")
+            }
+            address = given
+            daemon = nil
+        } else {
+            let own = try ContainerdDaemon(directory: root + "/containerd", journal: journal)
+            address = own.socket
+            daemon = own
+        }
+        client = try ContainerdClient(socket: address, snapshotter: snapshotter)
         // A snapshotter that did not load (btrfs off btrfs) says so here, not at the first instance.
-        do {
-            _ = try client.exists(key: "cowbench-probe")
-        } catch {
-            throw DriverError("containerd has no working \(snapshotter) snapshotter here (\(error)); see \(daemon.directory)/containerd.log")
+        let log = daemon.map { "; see \($0.directory)/containerd.log" } ?? ""
+        let plugins = try client.snapshotterPlugins(), name = snapshotter, at = address
+        guard let plugin = plugins.first(where: { $0.id == name }) else {
+            throw DriverError("the containerd at \(at) has no \(name) snapshotter; it has \(plugins.map(\.id).joined(separator: ", "))\(log)")
+        }
+        if let failure = plugin.failure {
+            throw DriverError("the containerd at \(at) could not load its \(name) snapshotter: \(failure)\(log)")
+        }
+        if daemon == nil {
+            guard let r = plugin.root, FileSystem.exists(r) else {
+                throw DriverError("the containerd at \(at) gives no root for its \(name) snapshotter that this host can see (\(plugin.root ?? "none")); "
+                    + "run cowbench in containerd's mount namespace")
+            }
+            dataRoot = r
+        } else {
+            dataRoot = nil
         }
     }
 
@@ -75,7 +122,9 @@ public final class ContainerdDriver: StorageDriver {
         }
         let dir = try DriverLayout.makeImageDirectory(root, image.name, journal: journal)
         try FileSystem.mkdir(dir + "/oci")
-        let archive = try OCIArchive.write(image, reference: "docker.io/cowbench/\(image.name):latest", work: dir + "/oci")
+        let reference = ContainerdResources.imagePrefix + "\(image.name):\(tag)"
+        let archive = try OCIArchive.write(image, reference: reference, work: dir + "/oci")
+        if daemon == nil { try journal.record(.containerdImage(address: address, reference: reference)) }
         try ctr(["images", "import", "--snapshotter", snapshotter, archive.path])
         try TreeRemover.remove(dir + "/oci")
         try FileSystem.write(archive.reference + "\n" + archive.chainIDs.joined(separator: "\n") + "\n", to: dir + "/chain")
@@ -90,12 +139,13 @@ public final class ContainerdDriver: StorageDriver {
         try FileSystem.mkdir(rootfs)
         // Outside a lease an active snapshot is garbage: containerd's next
         // collection (after any Remove) would take it while it is mounted.
-        let mounts = try call { try client.prepare(key: Self.key(id), parent: parent, labels: ["containerd.io/gc.root": "cowbench"]) }
+        if let snapshot = hostSnapshot(id) { try journal.record(snapshot) }
+        let mounts = try call { try client.prepare(key: key(id), parent: parent, labels: ["containerd.io/gc.root": "cowbench"]) }
         do {
             try journal.record(.mount(rootfs))
             try SnapshotMounts.perform(mounts, on: rootfs)
         } catch {
-            try? client.remove(key: Self.key(id))
+            try? client.remove(key: key(id))
             try? ResourceJournal.remove(.mount(rootfs))
             try? journal.release(.mount(rootfs))
             throw error
@@ -110,7 +160,8 @@ public final class ContainerdDriver: StorageDriver {
             // Not mounted (a create that failed half-way): the snapshot still goes.
         }
         try journal.release(.mount(instance.rootfs))
-        try call { try client.remove(key: Self.key(instance.id)) }
+        try call { try client.remove(key: key(instance.id)) }
+        if let snapshot = hostSnapshot(instance.id) { try journal.release(snapshot) }
         try TreeRemover.remove(instance.path)
         try journal.release(.directory(instance.path))
     }
@@ -118,7 +169,7 @@ public final class ContainerdDriver: StorageDriver {
     /// What the snapshot holds of its own: overlay's upper directory, a
     /// btrfs snapshot's changes since it was made, a native copy whole.
     public func usage(of instance: Instance) throws -> TreeUsage {
-        let mounts = try call { try client.mounts(key: Self.key(instance.id)) }
+        let mounts = try call { try client.mounts(key: key(instance.id)) }
         if let upper = mounts.first?.options.first(where: { $0.hasPrefix("upperdir=") })?.dropFirst("upperdir=".count) {
             var u = try TreeUsage.measure(String(upper))
             u.inodes -= 1
@@ -133,7 +184,8 @@ public final class ContainerdDriver: StorageDriver {
 
     public func remove(_ image: PreparedImage) throws {
         let reference = try Self.chain(image).reference
-        try ctr(["images", "rm", "--sync", reference])
+        try ContainerdResources.removeImage(reference, address: address)
+        if daemon == nil { try journal.release(.containerdImage(address: address, reference: reference)) }
         try ResourceJournal.remove(.directory(image.path))
         try journal.release(.directory(image.path))
     }
@@ -141,11 +193,12 @@ public final class ContainerdDriver: StorageDriver {
     /// containerd's deferred removals first, then the filesystem's own.
     public func settle() throws {
         try call { try client.collectGarbage() }
+        let data = dataRoot ?? root
         if snapshotter == "btrfs" {
-            try BtrfsSubvolume.sync(root)
-            try BtrfsSubvolume.waitForCleaner(root)
+            try BtrfsSubvolume.sync(data)
+            try BtrfsSubvolume.waitForCleaner(data)
         }
-        try FileSystem.syncfs(root)
+        try FileSystem.syncfs(data)
     }
 
     /// A call to containerd; if the daemon is gone, the error says how it ended.
@@ -153,6 +206,7 @@ public final class ContainerdDriver: StorageDriver {
         do {
             return try body()
         } catch let e as ContainerdError where e.code == .unavailable {
+            guard let daemon else { throw DriverError("\(e); is the containerd at \(address) still running?") }
             var status: Int32 = 0
             let reaped = waitpid(daemon.pid, &status, WNOHANG)
             let state = reaped == daemon.pid ? ((status & 0x7f) == 0 ? "exited with status \((status >> 8) & 0xff)" : "killed by signal \(status & 0x7f)")
@@ -163,7 +217,13 @@ public final class ContainerdDriver: StorageDriver {
         }
     }
 
-    static func key(_ id: String) -> String { "cowbench-instance-" + id }
+    func key(_ id: String) -> String { ContainerdResources.prefix + tag + "-" + id }
+
+    /// The journal's record of instance `id`'s snapshot, on a containerd
+    /// cowbench did not start; on its own, the daemon's root goes whole.
+    private func hostSnapshot(_ id: String) -> Resource? {
+        daemon == nil ? .containerdSnapshot(address: address, snapshotter: snapshotter, key: key(id)) : nil
+    }
 
     /// The image's reference and chain IDs, as prepare wrote them.
     static func chain(_ image: PreparedImage) throws -> (reference: String, ids: [String]) {
@@ -175,7 +235,7 @@ public final class ContainerdDriver: StorageDriver {
     private func ctr(_ arguments: [String]) throws {
         guard let binary = Command.find("ctr") else { throw SetupError("ctr is missing; run scripts/setup.sh (Debian package containerd)") }
         do {
-            try Command.run([binary, "--address", daemon.socket, "--namespace", ContainerdDaemon.namespace] + arguments)
+            try Command.run([binary, "--address", address, "--namespace", ContainerdResources.namespace] + arguments)
         } catch let f as Command.Failure {
             throw DriverError("ctr \(arguments.prefix(2).joined(separator: " ")) failed (status \(f.status)): "
                 + f.output.trimmingCharacters(in: .whitespacesAndNewlines))

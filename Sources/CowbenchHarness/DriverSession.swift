@@ -54,6 +54,9 @@ public final class DriverSession {
                 memory = run
                 tool = try run.child("tool", journal: journal)
                 try tool?.join()
+                // A daemon that serves every instance (an embedded containerd)
+                // started with the driver; what it grows by is the run's too.
+                for pid in driver.daemons { try tool?.admit(pid) }
             }
             let layers = try ImageCatalog(stateDirectory: stateDirectory, journal: journal).resolve(c.image)
             image = try driver.prepare(layers)
@@ -66,13 +69,14 @@ public final class DriverSession {
                 throw SetupError("the image \(c.image) has no \(argv[0]), which the \(c.workload.name) workload runs; "
                     + "use an image that ships it (busybox, a synthetic image, or an imported image with a shell)")
             }
-            let fs = try FileSystem.statfs(workspace.root)
-            var env = Self.environment(c, root: workspace.root, filesystem: fs.typeName, runID: runID, version: version)
+            let dataRoot = driver.dataRoot ?? workspace.root
+            let fs = try FileSystem.statfs(dataRoot)
+            var env = Self.environment(c, root: dataRoot, filesystem: fs.typeName, runID: runID, version: version)
             env.memoryCgroup = memory?.version.rawValue ?? "none"
             env.loopDirectIO = workspace.scratch?.directIO ?? false
             env.mountAPI = driver.apiNote(for: image, instance: "i0") ?? ""
             environment = env
-            runner = try InstanceRunner(driver: driver, image: image, argv: argv, root: workspace.root,
+            runner = try InstanceRunner(driver: driver, image: image, argv: argv, root: dataRoot,
                                         btrfs: fs.type == FilesystemStats.btrfsMagic, isolation: c.isolation,
                                         memory: memory, journal: journal, cold: c.cold, hostStep: c.workload.hostStep)
             for w in 0..<c.warmup where !StopRequest.requested {

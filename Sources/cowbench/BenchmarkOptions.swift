@@ -32,6 +32,9 @@ struct BenchmarkOptions: ParsableArguments {
     @Option(name: .customLong("usage-every"),
             parsing: .unconditional, help: "Every k-th instance is a space probe: settled before, flushed after, run alone, and walked for the driver's usage.")
     var usageEvery = 10
+    @Option(name: .customLong("containerd-address"),
+            help: "A running containerd's socket (the host's: /run/containerd/containerd.sock) for every containerd driver, instead of a containerd of cowbench's own; cowbench works only in its namespace 'cowbench' there.")
+    var containerdAddress: String?
     @Option(help: "Directory for the CSV files (default results/<date>-<host>-<id>).") var out: String?
     @Flag(help: "Overwrite what --out already holds.") var force = false
 
@@ -53,13 +56,21 @@ struct BenchmarkOptions: ParsableArguments {
         }
         if usageEvery < 1 { throw ValidationError("--usage-every must be at least 1, not \(usageEvery)") }
         if maxFailures < 1 { throw ValidationError("--max-failures must be at least 1") }
+        if let containerdAddress {
+            guard containerdAddress.hasPrefix("/") else { throw ValidationError("--containerd-address must be an absolute path, not '\(containerdAddress)'") }
+            var st = stat()
+            guard stat(containerdAddress, &st) == 0, st.st_mode & S_IFMT == S_IFSOCK else {
+                throw ValidationError("--containerd-address \(containerdAddress) is not a socket; give the path of a running containerd's socket "
+                    + "(containerd's config names it under [grpc] address)")
+            }
+        }
         guard Workload.names.contains(workload) else {
             throw ValidationError("--workload '\(workload)' is unknown; choose one of \(Workload.names.joined(separator: ", "))")
         }
     }
 
     func configuration(driver: String, placement: Placement, seed: UInt64) throws -> RunConfiguration {
-        var c = RunConfiguration(driver: driver)
+        var c = RunConfiguration(driver: try withContainerdAddress(driver))
         c.image = image
         c.workload = try Workload(name: workload, files: files, count: count, fileSize: fileSize.flatMap(ByteSize.parse).map(Int.init) ?? 0,
                                   readLimit: readLimit.flatMap(ByteSize.parse).map(Int64.init) ?? Workload.defaultReadLimit)
@@ -78,6 +89,14 @@ struct BenchmarkOptions: ParsableArguments {
         c.scratchSize = placement.scratchBytes
         return c
     }
+
+    /// `spec` with `--containerd-address` as its address, if it is a containerd driver without one.
+    func withContainerdAddress(_ spec: String) throws -> String {
+        let parsed = try DriverSpec(parsing: spec)
+        guard let containerdAddress, parsed.name == "containerd", !parsed.options.has("address") else { return spec }
+        return spec + (parsed.options.isEmpty ? ":" : ",") + "address=" + containerdAddress
+    }
 }
 
-extension Isolation: ExpressibleByArgument {}
+extension Isolation: ExpressibleByArgument {
+}

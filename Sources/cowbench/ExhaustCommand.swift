@@ -32,6 +32,10 @@ struct ExhaustCommand: ParsableCommand {
 
     func validate() throws {
         try validateDriverName(driver, flag: "--driver")
+        if try DriverRegistry.resolve(driver).capabilities.usesHostStorage {
+            throw ValidationError("--driver \(driver) keeps its data on the host's own storage, which exhaust would fill; "
+                + "exhaust only scratch filesystems of cowbench's own (for containerd, leave out address=)")
+        }
         guard let bytes = ByteSize.parse(size) else { throw ValidationError("--size '\(size)' is not a size; write e.g. 512M or 1G") }
         if bytes < 128 << 20 { throw ValidationError("--size must be at least 128M: mkfs.btrfs needs room for its own chunks") }
         if let maxInstances, maxInstances < 1 { throw ValidationError("--max-instances must be at least 1, not \(maxInstances)") }

@@ -84,6 +84,15 @@ enum CLI {
         return found
     }
 
+    /// A CSV's rows, each keyed by the header's names.
+    static func rows(_ path: String) throws -> [[String: String]] {
+        let reader = try CSVReader(string: try FileSystem.read(path), hasHeaderRow: true)
+        let header = reader.headerRow ?? []
+        var rows: [[String: String]] = []
+        while let row = reader.next() { rows.append(Dictionary(zip(header, row), uniquingKeysWith: { a, _ in a })) }
+        return rows
+    }
+
     /// Parses a CSV with CSV.swift's reader; every row must have the header's width.
     static func checkCSV(_ path: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Int {
         guard let stream = InputStream(fileAtPath: path) else { throw TestFailure("cannot open \(path)") }

@@ -135,8 +135,10 @@ struct FuseKillTests {
 
     @Test(arguments: Daemon.allCases) func cleanupAfterKillDashNineLeavesNoFuseMountOrDaemon(_ mode: Daemon) throws {
         let base = "/var/tmp/cowbench-fusekill-\(getpid())"
-        defer { try? TreeRemover.remove(base) }
-        let p = try CLI.start(["compare", "--drivers", "fuse-overlayfs", "--instances", "100000", "--warmup", "0",
+        // A failed expectation must not leave the kill's leftovers to the next test.
+        defer { _ = try? CLI.run(["cleanup", "--state-dir", base + "/state"]); try? TreeRemover.remove(base) }
+        // --keep: the instance the kill is to catch must not be destroyed first.
+        let p = try CLI.start(["compare", "--drivers", "fuse-overlayfs", "--keep", "--instances", "100000", "--warmup", "0",
                                "--scratch-size", "1G", "--state-dir", base + "/state", "--out", base + "/out"])
         let fuseMounts = { Mounts.mounts(under: base).filter { $0.fsType.hasPrefix("fuse") } }
         var waited = 0
@@ -187,8 +189,9 @@ struct ContainerdKillTests {
     @Test(arguments: ["containerd:overlayfs", "containerd:btrfs"])
     func cleanupAfterKillDashNineLeavesNoSnapshotMountOrDaemon(_ driver: String) throws {
         let base = "/var/tmp/cowbench-ctdkill-\(getpid())"
-        defer { try? TreeRemover.remove(base) }
-        let p = try CLI.start(["compare", "--drivers", driver, "--instances", "100000", "--warmup", "0",
+        // A failed expectation must not leave the kill's leftovers to the next test.
+        defer { _ = try? CLI.run(["cleanup", "--state-dir", base + "/state"]); try? TreeRemover.remove(base) }
+        let p = try CLI.start(["compare", "--drivers", driver, "--keep", "--instances", "100000", "--warmup", "0",
                                "--scratch-size", "1G", "--state-dir", base + "/state", "--out", base + "/out"])
         // An instance's rootfs mount means containerd has prepared a snapshot.
         let instanceMounts = { Mounts.mounts(under: base).filter { $0.mountPoint.hasSuffix("/rootfs") } }
@@ -196,6 +199,12 @@ struct ContainerdKillTests {
         while instanceMounts().isEmpty && waited < 120_000 { usleep(20_000); waited += 20 }
         kill(p.pid, SIGKILL)
         _ = p.finish()
+        // Its memory is the run's: containerd is in the run's own cgroup, where the kill left it.
+        let memoryCgroups = DaemonProcess.running(program: "containerd", under: base).map { pid in
+            ((try? FileSystem.read("/proc/\(pid)/cgroup")) ?? "").split(separator: "\n").first { $0.contains(":memory:") || $0.hasPrefix("0::") }.map(String.init) ?? ""
+        }
+        #expect(!memoryCgroups.isEmpty && memoryCgroups.allSatisfy { $0.contains("/cowbench-") && $0.hasSuffix("/tool") },
+                "containerd's memory cgroup is the run's tool cgroup: \(memoryCgroups)")
         let daemons = DaemonProcess.running(program: "containerd", under: base)
         let roots = ((try? FileSystem.list(base + "/state/scratch")) ?? []).map { base + "/state/scratch/\($0)/mnt/containerd" }
         try #require(!instanceMounts().isEmpty && !daemons.isEmpty, "the kill caught a mounted snapshot and cowbench's containerd")

@@ -60,6 +60,12 @@ public enum DriverRegistry {
                 throw SetupError("driver \(spec.name) has no option '\(e.key)' (in '\(text)'); "
                     + (known.isEmpty ? "it takes none" : "it takes " + known.joined(separator: ", ")))
             }
+            if let placeholder = info.placeholder {
+                guard e.value != nil else {
+                    throw SetupError("driver option \(e.key) in '\(text)' needs a value; write \(e.key)=\(placeholder)")
+                }
+                continue
+            }
             if info.values.isEmpty, let v = e.value {
                 throw SetupError("driver option \(e.key) is a bare flag, but '\(text)' gives it the value '\(v)'; write \(spec.name):\(e.key)")
             }

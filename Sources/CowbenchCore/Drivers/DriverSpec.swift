@@ -65,16 +65,30 @@ public struct DriverOptions: Sendable, Equatable, Hashable, CustomStringConverti
 /// An option a driver accepts, for validation and for `cowbench drivers`.
 public struct DriverOptionInfo: Sendable {
     public let key: String
-    /// The values it takes; empty for a bare flag.
+    /// The values it takes; empty for a bare flag or a free value.
     public let values: [String]
+    /// What a free value stands for (`SOCKET`), when any value is taken.
+    public let placeholder: String?
     public let help: String
 
     public init(_ key: String, values: [String] = [], help: String) {
         self.key = key
         self.values = values
+        placeholder = nil
         self.help = help
     }
 
-    /// `metacopy=on|off`, or `volatile`.
-    public var usage: String { values.isEmpty ? key : key + "=" + values.joined(separator: "|") }
+    /// An option whose value is the user's own (a path), checked by the driver.
+    public init(_ key: String, placeholder: String, help: String) {
+        self.key = key
+        values = []
+        self.placeholder = placeholder
+        self.help = help
+    }
+
+    /// `metacopy=on|off`, `address=SOCKET`, or `volatile`.
+    public var usage: String {
+        if let placeholder { return key + "=" + placeholder }
+        return values.isEmpty ? key : key + "=" + values.joined(separator: "|")
+    }
 }

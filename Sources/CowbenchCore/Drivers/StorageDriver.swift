@@ -63,6 +63,13 @@ public protocol StorageDriver: AnyObject, Sendable {
     /// one page of mount options), so a step in a sweep's curve is not
     /// mistaken for the kernel's; nil when there is none to tell.
     func apiNote(for image: PreparedImage, instance id: String) -> String?
+    /// Where the instances' data lands when it is not under `root` (a host
+    /// containerd's snapshotter root): space is read from that filesystem.
+    /// nil means `root`'s.
+    var dataRoot: String? { get }
+    /// Processes of the driver's own that serve every instance (an embedded
+    /// containerd), so that a run can charge their memory to itself.
+    var daemons: [pid_t] { get }
 }
 
 extension StorageDriver {
@@ -71,6 +78,8 @@ extension StorageDriver {
     public static func check(_ options: DriverOptions) -> String? { nil }
     public func apiNote(for image: PreparedImage, instance id: String) -> String? { nil }
     public func mechanism(for image: PreparedImage) -> DriverMechanism? { nil }
+    public var dataRoot: String? { nil }
+    public var daemons: [pid_t] { [] }
 }
 
 /// A driver's create and destroy as bare kernel operations: what a C loop or
@@ -124,6 +133,10 @@ public struct DriverCapabilities: Sendable, Equatable {
     public var requiredTools: [String] = []
     /// The filesystem each instance is mounted as (overlay, fuse), if any.
     public var instanceFilesystem: String?
+    /// Whether instances' data lands on storage the host owns (a host
+    /// containerd's), not on a scratch filesystem of cowbench's: nothing
+    /// may fill it, so `exhaust` refuses such a driver.
+    public var usesHostStorage = false
 
     public init(copyGranularity: CopyGranularity, sharesPageCache: Bool, maxLayers: Int,
                 requiredFilesystem: ScratchFilesystem.Kind?, scratchFilesystem: ScratchFilesystem.Kind,

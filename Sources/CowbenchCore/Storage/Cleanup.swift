@@ -31,6 +31,9 @@ public enum Cleanup {
     static func isCowbenchs(_ r: Resource, state: String) -> Bool {
         if case .loop(let device, _) = r, !device.hasPrefix("/dev/loop") { return false }
         if case .cgroup(let p) = r { return MemoryCgroup.isCowbenchs(p) }
+        // Removed only from cowbench's namespace in that containerd, and only by names cowbench gives.
+        if case .containerdSnapshot(_, _, let key) = r { return key.hasPrefix(ContainerdResources.prefix) }
+        if case .containerdImage(_, let reference) = r { return reference.hasPrefix(ContainerdResources.imagePrefix) }
         let p = r.path
         guard p.hasPrefix("/"), !p.split(separator: "/").contains("..") else { return false }
         if p == state || p.hasPrefix(state + "/") { return true }

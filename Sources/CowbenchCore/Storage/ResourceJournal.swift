@@ -13,6 +13,11 @@ public enum Resource: Equatable, Sendable, CustomStringConvertible {
     /// A daemon serving `mountPoint` (fuse-overlayfs), found by its command
     /// line; recorded before it starts, like everything else.
     case daemon(program: String, mountPoint: String)
+    /// A snapshot cowbench prepared in a containerd it did not start (the
+    /// host's, at `address`), in cowbench's namespace there.
+    case containerdSnapshot(address: String, snapshotter: String, key: String)
+    /// An image cowbench imported into such a containerd.
+    case containerdImage(address: String, reference: String)
 
     public var description: String { fields.joined(separator: " ") }
 
@@ -22,6 +27,7 @@ public enum Resource: Equatable, Sendable, CustomStringConvertible {
         case .directory(let p), .file(let p), .mount(let p), .subvolume(let p), .cgroup(let p): p
         case .loop(_, let b): b
         case .daemon(_, let m): m
+        case .containerdSnapshot(let a, _, _), .containerdImage(let a, _): a
         }
     }
 
@@ -34,6 +40,8 @@ public enum Resource: Equatable, Sendable, CustomStringConvertible {
         case .subvolume(let p): ["subvol", p]
         case .cgroup(let p): ["cgroup", p]
         case .daemon(let program, let m): ["daemon", program, m]
+        case .containerdSnapshot(let a, let s, let k): ["csnap", a, s, k]
+        case .containerdImage(let a, let r): ["cimage", a, r]
         }
     }
 
@@ -46,6 +54,8 @@ public enum Resource: Equatable, Sendable, CustomStringConvertible {
         case ("subvol", 2): self = .subvolume(f[1])
         case ("cgroup", 2): self = .cgroup(f[1])
         case ("daemon", 3): self = .daemon(program: f[1], mountPoint: f[2])
+        case ("csnap", 4): self = .containerdSnapshot(address: f[1], snapshotter: f[2], key: f[3])
+        case ("cimage", 3): self = .containerdImage(address: f[1], reference: f[2])
         default: return nil
         }
     }
@@ -218,6 +228,10 @@ public final class ResourceJournal: @unchecked Sendable {
             // not block the unmount; then the daemon gets a moment to exit.
             if !Mounts.mounts(under: m).isEmpty { _ = umount2(m, Int32(MNT_DETACH)) }
             for pid in DaemonProcess.find(program: program, mountPoint: m) { DaemonProcess.stop(pid, grace: 1) }
+        case .containerdSnapshot(let address, let snapshotter, let key):
+            try ContainerdResources.removeSnapshot(key, snapshotter: snapshotter, address: address)
+        case .containerdImage(let address, let reference):
+            try ContainerdResources.removeImage(reference, address: address)
         }
     }
 

@@ -81,6 +81,13 @@ public struct MemoryCgroup: Sendable, Equatable {
         try FileSystem.write("\(getpid())", to: procsFile)
     }
 
+    /// Moves another process (every thread of it) into the cgroup. Pages it
+    /// was charged before stay where they were; what it allocates from now on
+    /// is charged here.
+    public func admit(_ pid: pid_t) throws {
+        try FileSystem.write("\(pid)", to: procsFile)
+    }
+
     /// Moves this process back to the cgroup it was in on this hierarchy
     /// before, per /proc/self/cgroup read at `origin()`.
     public static func rejoin(_ origin: String) throws {
