@@ -75,6 +75,8 @@ public final class ContainerdDaemon: Sendable {
 
     /// Only what cowbench needs: no CRI, no /opt plugin directory, nothing
     /// listening but the one socket, and everything under `directory`.
+    /// containerd's default log level, as on a host: at debug it logs every
+    /// call, which costs each one time a host's containerd does not spend.
     static func configuration(directory: String, socket: String) -> String {
         """
         version = 2
@@ -92,7 +94,7 @@ public final class ContainerdDaemon: Sendable {
 
         [debug]
           address = ""
-          level = "debug"
+          level = "info"
 
         [metrics]
           address = ""
