@@ -32,11 +32,23 @@ final class ContainerdClient: Sendable {
         snapshots = API.Client(wrapping: grpc)
         leases = Containerd_Services_Leases_V1_Leases.Client(wrapping: grpc)
         introspection = Containerd_Services_Introspection_V1_Introspection.Client(wrapping: grpc)
-        let client = grpc
-        Task.detached { try? await client.runConnections() }
+        let client = grpc, stopped = connectionsStopped
+        Task.detached {
+            try? await client.runConnections()
+            stopped.signal()
+        }
     }
 
     deinit { grpc.beginGracefulShutdown() }
+
+    /// Signalled once the connection is closed.
+    private let connectionsStopped = DispatchSemaphore(value: 0)
+
+    /// Closes the connection and waits (up to 2 s) until it is closed.
+    func close() {
+        grpc.beginGracefulShutdown()
+        _ = connectionsStopped.wait(timeout: .now() + 2)
+    }
 
     /// An active snapshot `key` on `parent` (a chain ID), and the mounts
     /// that make it a rootfs.

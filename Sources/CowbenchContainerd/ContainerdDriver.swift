@@ -20,12 +20,14 @@ public final class ContainerdDriver: StorageDriver {
         DriverOptionInfo("overlayfs", help: "containerd's overlayfs snapshotter (the default)"),
         DriverOptionInfo("btrfs", help: "containerd's btrfs snapshotter, on a scratch btrfs"),
         DriverOptionInfo("native", help: "containerd's native snapshotter: a full copy per snapshot"),
+        DriverOptionInfo("snapshotter", placeholder: "NAME", help: "any other snapshotter that containerd has (a proxy plugin on the host's); "
+            + "cowbench knows nothing of its mechanism, so an instance's space is its whole rootfs unless it mounts overlay"),
         DriverOptionInfo("address", placeholder: "SOCKET", help: "a running containerd's socket (the host's: /run/containerd/containerd.sock) "
             + "instead of one of cowbench's own; cowbench works only in its namespace 'cowbench' there (also --containerd-address)"),
     ]
     public static let capabilities: DriverCapabilities = ContainerdDriver.capabilities(DriverOptions())
 
-    static func snapshotter(_ o: DriverOptions) -> String { snapshotters.first { o.has($0) } ?? "overlayfs" }
+    static func snapshotter(_ o: DriverOptions) -> String { o.value("snapshotter") ?? snapshotters.first { o.has($0) } ?? "overlayfs" }
 
     public static func capabilities(_ o: DriverOptions) -> DriverCapabilities {
         let s = snapshotter(o), address = o.value("address")
@@ -33,7 +35,7 @@ public final class ContainerdDriver: StorageDriver {
         // filesystem then holds only the instances' mount points.
         let own = address == nil && s == "btrfs"
         var c = DriverCapabilities(
-            copyGranularity: s == "overlayfs" ? .file : s == "btrfs" ? .extent : .fullCopy,
+            copyGranularity: s == "overlayfs" ? .file : s == "btrfs" ? .extent : s == "native" ? .fullCopy : .unknown,
             sharesPageCache: s == "overlayfs",
             // Every layer is a containerd import and unpack: checked this deep.
             maxLayers: 128,
@@ -47,11 +49,12 @@ public final class ContainerdDriver: StorageDriver {
         c.requiredTools = address == nil ? [ContainerdDaemon.program, "ctr"] : ["ctr"]
         c.usesHostStorage = address != nil
         c.instanceFilesystem = s == "overlayfs" ? "overlay" : s == "btrfs" ? "btrfs" : nil
+        // Unknown ones are checked against the daemon's own list when opened.
         return c
     }
 
     public static func check(_ o: DriverOptions) -> String? {
-        let given = snapshotters.filter { o.has($0) }
+        let given = snapshotters.filter { o.has($0) } + (o.value("snapshotter").map { [$0] } ?? [])
         if given.count > 1 { return "containerd takes one snapshotter, not \(given.joined(separator: " and "))" }
         if let a = o.value("address"), !a.hasPrefix("/") {
             return "containerd's address must be the absolute path of its socket, not '\(a)'"
@@ -93,25 +96,36 @@ public final class ContainerdDriver: StorageDriver {
             address = own.socket
             daemon = own
         }
-        client = try ContainerdClient(socket: address, snapshotter: snapshotter)
-        // A snapshotter that did not load (btrfs off btrfs) says so here, not at the first instance.
-        let log = daemon.map { "; see \($0.directory)/containerd.log" } ?? ""
-        let plugins = try client.snapshotterPlugins(), name = snapshotter, at = address
+        let client = try ContainerdClient(socket: address, snapshotter: snapshotter)
+        do {
+            dataRoot = try Self.snapshotterRoot(client, own: daemon)
+        } catch {
+            // containerd's graceful stop waits for open connections, so close
+            // this one before the journal's teardown stops the daemon.
+            client.close()
+            throw error
+        }
+        self.client = client
+    }
+
+    /// Where the snapshotter keeps its snapshots, on a containerd cowbench did
+    /// not start (nil on its own: under `root`). A snapshotter that is missing
+    /// or did not load (btrfs off btrfs) says so here, not at the first instance.
+    private static func snapshotterRoot(_ client: ContainerdClient, own: ContainerdDaemon?) throws -> String? {
+        let log = own.map { "; see \($0.directory)/containerd.log" } ?? ""
+        let plugins = try client.snapshotterPlugins(), name = client.snapshotter, at = client.socket
         guard let plugin = plugins.first(where: { $0.id == name }) else {
             throw DriverError("the containerd at \(at) has no \(name) snapshotter; it has \(plugins.map(\.id).joined(separator: ", "))\(log)")
         }
         if let failure = plugin.failure {
             throw DriverError("the containerd at \(at) could not load its \(name) snapshotter: \(failure)\(log)")
         }
-        if daemon == nil {
-            guard let r = plugin.root, FileSystem.exists(r) else {
-                throw DriverError("the containerd at \(at) gives no root for its \(name) snapshotter that this host can see (\(plugin.root ?? "none")); "
-                    + "run cowbench in containerd's mount namespace")
-            }
-            dataRoot = r
-        } else {
-            dataRoot = nil
+        guard own == nil else { return nil }
+        guard let r = plugin.root, FileSystem.exists(r) else {
+            throw DriverError("the containerd at \(at) gives no root for its \(name) snapshotter that this host can see (\(plugin.root ?? "none")); "
+                + "run cowbench in containerd's mount namespace")
         }
+        return r
     }
 
     /// The image as an OCI archive, imported and unpacked by `ctr` (the

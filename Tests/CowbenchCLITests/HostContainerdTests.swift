@@ -127,6 +127,18 @@ final class StandInContainerd {
         #expect(again.status == 0 && again.stdout.contains("nothing to clean up"), "\(again.all)")
     }
 
+    @Test func aSnapshotterThatDidNotLoadThereIsNamedWithContainerdsReason() throws {
+        let base = "/var/tmp/cowbench-hostzfs-\(getpid())"
+        let host = try StandInContainerd(directory: "/var/tmp/cowbench-hostctd-\(getpid())")
+        defer { host.stop(); _ = try? CLI.run(["cleanup", "--state-dir", base]); try? TreeRemover.remove(base) }
+        // Debian's containerd has a zfs snapshotter, which skips itself off zfs.
+        let r = try CLI.run(["run", "--driver", "containerd:snapshotter=zfs", "--containerd-address", host.socket, "--instances", "1",
+                             "--state-dir", base, "--out", base + "/out"])
+        #expect(r.status != 0 && r.stderr.contains("could not load its zfs snapshotter: ") && r.stderr.contains("zfs"), "\(r.all)")
+        #expect(CLI.leftovers(under: base).isEmpty, "\(CLI.leftovers(under: base))")
+        #expect(try host.list("cowbench", "snapshots").isEmpty)
+    }
+
     @Test func refusesWhatWouldTouchTheHostsStorageOrCannotWork() throws {
         let base = "/var/tmp/cowbench-hostbad-\(getpid())"
         defer { try? TreeRemover.remove(base) }
@@ -138,5 +150,20 @@ final class StandInContainerd {
         #expect(missing.status != 0 && missing.stderr.contains("is not a socket"), "\(missing.all)")
         let bare = try CLI.run(["run", "--driver", "containerd:address", "--state-dir", base])
         #expect(bare.status != 0 && bare.stderr.contains("needs a value; write address=SOCKET"), "\(bare.all)")
+    }
+}
+
+/// `containerd:snapshotter=NAME` names any snapshotter the daemon has; one it
+/// lacks is refused with the daemon's own list, before any instance.
+@Suite struct ContainerdSnapshotterNameTests {
+    @Test func aSnapshotterTheDaemonLacksIsNamedWithWhatItHas() throws {
+        let base = "/var/tmp/cowbench-ctdname-\(getpid())"
+        defer { _ = try? CLI.run(["cleanup", "--state-dir", base]); try? TreeRemover.remove(base) }
+        let lacks = try CLI.run(["run", "--driver", "containerd:snapshotter=nosuch", "--instances", "1", "--state-dir", base, "--out", base + "/o1"])
+        #expect(lacks.status != 0 && lacks.stderr.contains("has no nosuch snapshotter; it has ") && lacks.stderr.contains("overlayfs"), "\(lacks.all)")
+        #expect(!lacks.stderr.contains("stayed busy"), "the failed open left nothing holding the scratch filesystem: \(lacks.stderr)")
+        let two = try CLI.run(["run", "--driver", "containerd:native,snapshotter=zfs", "--state-dir", base])
+        #expect(two.status != 0 && two.stderr.contains("containerd takes one snapshotter, not native and zfs"), "\(two.all)")
+        #expect(CLI.leftovers(under: base).isEmpty, "\(CLI.leftovers(under: base))")
     }
 }

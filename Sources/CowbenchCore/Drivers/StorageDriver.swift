@@ -104,6 +104,8 @@ public struct DriverCapabilities: Sendable, Equatable {
         case extent
         /// Nothing to copy: every instance already owns a full copy.
         case fullCopy = "full-copy"
+        /// Not known to cowbench (a containerd snapshotter it names only).
+        case unknown
     }
 
     public var copyGranularity: CopyGranularity

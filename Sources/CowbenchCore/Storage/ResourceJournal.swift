@@ -159,16 +159,7 @@ public final class ResourceJournal: @unchecked Sendable {
         // Daemons first: they live outside any filesystem, so going "as a
         // whole" below would forget them running, and a stopped one would
         // make a plain unmount of its mount wait.
-        for r in resources.reversed() {
-            guard case .daemon = r else { continue }
-            do {
-                try Self.remove(r)
-                forget(r)
-                removed.append(r)
-            } catch {
-                firstError = firstError ?? error
-            }
-        }
+        do { removed = try stopDaemons() } catch { firstError = error }
         for mountPoint in ownFilesystems() {
             do {
                 for m in Mounts.mounts(under: mountPoint) where m.mountPoint != mountPoint { try Mounts.unmount(m.mountPoint) }
@@ -193,6 +184,26 @@ public final class ResourceJournal: @unchecked Sendable {
         if firstError == nil, resources.isEmpty { try? FileSystem.unlink(path) }
         if let firstError { throw firstError }
         return removed
+    }
+
+    /// Stops every live daemon, newest first, and returns what it stopped; a
+    /// daemon holds files on the filesystems cowbench would unmount next.
+    @discardableResult
+    public func stopDaemons() throws -> [Resource] {
+        var stopped: [Resource] = []
+        var firstError: Error?
+        for r in resources.reversed() {
+            guard case .daemon = r else { continue }
+            do {
+                try Self.remove(r)
+                forget(r)
+                stopped.append(r)
+            } catch {
+                firstError = firstError ?? error
+            }
+        }
+        if let firstError { throw firstError }
+        return stopped
     }
 
     /// Mount points of live mounts whose source is a live loop device of this journal.

@@ -40,6 +40,8 @@ public final class DriverWorkspace {
         do {
             driver = try choice.open(root: self.root, journal: journal)
         } catch {
+            // A daemon the driver started (containerd) holds the scratch filesystem.
+            try? journal.stopDaemons()
             try? scratch?.destroy()
             throw error
         }
