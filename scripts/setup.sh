@@ -22,6 +22,9 @@ if [ "${1:-}" = "--tests" ]; then
     umoci           # tests read OCI layouts an independent tool wrote
     chromium        # tests open the HTML report in a headless browser
     gcc libc6-dev   # tests build a static escape program to run inside instances
+    python3-venv    # the venv below
+    dpkg-dev        # scripts/release.sh: dpkg-shlibdeps names the .deb's libraries
+    debootstrap     # scripts/test-release.sh: a Debian without Swift to install the .deb in
   )
 fi
 
@@ -37,6 +40,17 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
   echo "setup: all packages present" >&2
+fi
+
+# Python tools the tests check output with, in a venv of the project's own:
+# a real OpenMetrics parser, and Kubernetes' OpenAPI schemas for the manifests.
+if [ "${1:-}" = "--tests" ]; then
+  venv="$(dirname "$0")/../.venv-tests"
+  if ! "$venv/bin/python" -c "import prometheus_client, kubernetes_validate" 2>/dev/null; then
+    echo "setup: installing prometheus_client and kubernetes-validate into .venv-tests" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q prometheus_client kubernetes-validate
+  fi
 fi
 
 # loop and overlay may be modules on some kernels; on this one they are built in.

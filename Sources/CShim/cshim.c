@@ -177,3 +177,8 @@ int cb_fiemap_bytes(int fd, uint64_t *own, uint64_t *shared) {
         }
     }
 }
+
+#ifndef COWBENCH_COMMIT
+#define COWBENCH_COMMIT ""
+#endif
+const char *cb_build_commit(void) { return COWBENCH_COMMIT; }

@@ -7,7 +7,7 @@ struct Cowbench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cowbench",
         abstract: "Benchmark container storage drivers (overlay, btrfs, copy) on real kernel mounts.",
-        version: CowbenchVersion.string,
+        version: CowbenchVersion.display,
         subcommands: [CompareCommand.self, RunCommand.self, SweepCommand.self, ClaimsCommand.self, BaselineCommand.self, ExhaustCommand.self, ImageCommand.self, ReportCommand.self, DiffCommand.self, CleanupCommand.self, DoctorCommand.self, DriversCommand.self, InstanceCommand.self])
 
     static func main() {
@@ -18,5 +18,9 @@ struct Cowbench: ParsableCommand {
 }
 
 enum CowbenchVersion {
-    static let string = "0.1.0"
+    static let number = "0.1.0"
+    /// What results record: the version with the commit as build metadata.
+    static var string: String { number + "+" + BuildInfo.commit }
+    /// What --version prints.
+    static var display: String { "\(number) (commit \(BuildInfo.commit))" }
 }

@@ -19,6 +19,11 @@
 #include <sys/vfs.h>
 #include <spawn.h>
 
+/// The commit this binary was built from, as scripts/release.sh passes it
+/// (-Xcc -DCOWBENCH_COMMIT="..."): Swift has no build-time define with a
+/// value. "" when built without one.
+const char *cb_build_commit(void);
+
 /// syncfs(2) and pipe2(2): also _GNU_SOURCE-only.
 int cb_syncfs(int fd);
 int cb_pipe_cloexec(int fds[2]);

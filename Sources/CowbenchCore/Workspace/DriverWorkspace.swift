@@ -41,7 +41,7 @@ public final class DriverWorkspace {
             driver = try choice.open(root: self.root, journal: journal)
         } catch {
             // A daemon the driver started (containerd) holds the scratch filesystem.
-            try? journal.stopDaemons()
+            _ = try? journal.stopDaemons()
             try? scratch?.destroy()
             throw error
         }
