@@ -32,7 +32,7 @@ enum EnvironmentFields {
     static let columns = ["run_id", "host", "kernel", "driver", "image", "workload", "mode", "fs_type", "mount_options", "cowbench_version"]
     /// How a run was measured, so reruns and sweep points never merge.
     static let runColumns = columns + ["rounds", "block", "seed", "parallel", "warmup", "usage_every", "isolation",
-                                       "cold", "memory_cgroup", "loop_direct_io"]
+                                       "cold", "memory_cgroup", "loop_direct_io", "labels"]
 
     static func of(_ e: RunEnvironment) -> [String] {
         [e.runID, e.host, e.kernel, e.driver, e.image, e.workload, e.mode, e.filesystem, e.mountOptions, e.cowbenchVersion]
@@ -40,6 +40,6 @@ enum EnvironmentFields {
 
     static func run(_ e: RunEnvironment) -> [String] {
         of(e) + ["\(e.rounds)", "\(e.block)", "\(e.seed)", "\(e.parallel)", "\(e.warmup)", "\(e.usageEvery)", e.isolation,
-                   e.cold ? "1" : "0", e.memoryCgroup, e.loopDirectIO ? "1" : "0"]
+                   e.cold ? "1" : "0", e.memoryCgroup, e.loopDirectIO ? "1" : "0", e.labels]
     }
 }

@@ -246,6 +246,7 @@ public final class DriverSession {
         e.usageEvery = c.usageEvery
         e.isolation = c.isolation.rawValue
         e.cold = c.cold
+        e.labels = c.labels.joined(separator: ";")
         return e
     }
 }

@@ -86,6 +86,8 @@ public struct PhaseError: Error, Sendable, CustomStringConvertible {
 /// How a run is set up.
 public struct RunConfiguration: Sendable {
     public var driver: String
+    /// The user's own facts about the run (`disk=nvme`), recorded with it.
+    public var labels: [String] = []
     public var image = "busybox"
     public var workload: Workload = .start
     public var instances = 200
@@ -148,6 +150,8 @@ public struct RunEnvironment: Sendable {
     /// The kernel API the driver used for this image, where it has a choice
     /// (overlay: `mount(2)` or `fsopen/fsconfig`); empty otherwise.
     public var mountAPI = ""
+    /// The user's `--label KEY=VALUE`s, `;`-separated, in their order.
+    public var labels = ""
 
     public init(runID: String, host: String, kernel: String, driver: String, image: String, workload: String, mode: String,
                 filesystem: String, mountOptions: String, cowbenchVersion: String) {

@@ -32,6 +32,8 @@ struct BenchmarkOptions: ParsableArguments {
     @Option(name: .customLong("usage-every"),
             parsing: .unconditional, help: "Every k-th instance is a space probe: settled before, flushed after, run alone, and walked for the driver's usage.")
     var usageEvery = 10
+    @Option(name: .customLong("label"), help: "KEY=VALUE recorded with every row of the run (repeatable): your own facts, such as --label disk=nvme --label rack=r12; `report` tells hosts apart by them.")
+    var labels: [String] = []
     @Option(name: .customLong("containerd-address"),
             help: "A running containerd's socket (the host's: /run/containerd/containerd.sock) for every containerd driver, instead of a containerd of cowbench's own; cowbench works only in its namespace 'cowbench' there.")
     var containerdAddress: String?
@@ -64,6 +66,7 @@ struct BenchmarkOptions: ParsableArguments {
                     + "(containerd's config names it under [grpc] address)")
             }
         }
+        try Self.validateLabels(labels)
         guard Workload.names.contains(workload) else {
             throw ValidationError("--workload '\(workload)' is unknown; choose one of \(Workload.names.joined(separator: ", "))")
         }
@@ -71,6 +74,7 @@ struct BenchmarkOptions: ParsableArguments {
 
     func configuration(driver: String, placement: Placement, seed: UInt64) throws -> RunConfiguration {
         var c = RunConfiguration(driver: try withContainerdAddress(driver))
+        c.labels = labels
         c.image = image
         c.workload = try Workload(name: workload, files: files, count: count, fileSize: fileSize.flatMap(ByteSize.parse).map(Int.init) ?? 0,
                                   readLimit: readLimit.flatMap(ByteSize.parse).map(Int64.init) ?? Workload.defaultReadLimit)
@@ -88,6 +92,23 @@ struct BenchmarkOptions: ParsableArguments {
         c.root = placement.root
         c.scratchSize = placement.scratchBytes
         return c
+    }
+
+    /// Each label is KEY=VALUE, with a key Prometheus and a CSV reader both
+    /// take and a value without the `;` that separates labels; keys are unique.
+    static func validateLabels(_ labels: [String]) throws {
+        var keys: Set<Substring> = []
+        for l in labels {
+            let kv = l.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard kv.count == 2, !kv[1].isEmpty, let first = kv[0].first, first.isLetter || first == "_",
+                  kv[0].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+                throw ValidationError("--label '\(l)' is not KEY=VALUE with a key of letters, digits and _ (not starting with a digit); write e.g. --label disk=nvme")
+            }
+            guard !kv[1].contains(";"), !kv[1].contains(where: \.isNewline) else {
+                throw ValidationError("--label '\(l)': a value cannot hold ';' or a line break")
+            }
+            guard keys.insert(kv[0]).inserted else { throw ValidationError("--label \(kv[0]) is given twice; give each key once") }
+        }
     }
 
     /// `spec` with `--containerd-address` as its address, if it is a containerd driver without one.

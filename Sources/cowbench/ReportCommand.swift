@@ -7,11 +7,13 @@ struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report", abstract: "Render result directories (from run, compare, exhaust, baseline) as Markdown, JSON or HTML.")
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case markdown, json, html, gobench }
+    enum Format: String, ExpressibleByArgument, CaseIterable { case markdown, json, html, gobench, openmetrics }
 
     @Argument(help: "Result directories, from one host or many.") var directories: [String]
-    @Option(help: "markdown, json, html, or gobench (Go benchmark lines for benchstat).") var format: Format = .markdown
-    @Option(help: "Write here instead of standard output.") var out: String?
+    @Option(help: "markdown, json, html, gobench (Go benchmark lines for benchstat), or openmetrics (a Prometheus textfile-collector file).")
+    var format: Format = .markdown
+    @Option(help: "Write here instead of standard output; written to a temporary name beside it and renamed into place, so a reader never sees half a file.")
+    var out: String?
     @Option(help: "Also write every chart as a standalone SVG file into this directory.") var charts: String?
 
     func validate() throws {
@@ -24,7 +26,17 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         let data = try Self.load(directories)
         let text = Self.render(data, format)
-        if let out { try FileSystem.write(text, to: out) } else { print(text, terminator: "") }
+        if let out {
+            // A textfile collector may read the file at any moment.
+            let temporary = Path.parent(out) + "/.\(Path.base(out)).\(getpid()).tmp"
+            try FileSystem.write(text, to: temporary)
+            do { try FileSystem.rename(temporary, out) } catch {
+                try? FileSystem.unlink(temporary)
+                throw error
+            }
+        } else {
+            print(text, terminator: "")
+        }
         if let charts {
             try FileSystem.createDirectories(charts)
             for c in HTMLReport.charts(data) { try FileSystem.write(c.svg, to: charts + "/" + c.name) }
@@ -51,6 +63,7 @@ struct ReportCommand: ParsableCommand {
         case .json: JSONReport.render(data)
         case .html: HTMLReport.render(data)
         case .gobench: GoBenchFormat.render(data)
+        case .openmetrics: OpenMetricsFormat.render(data)
         }
     }
 

@@ -161,7 +161,7 @@ import Testing
         r.error = PhaseError(phase: .run, message: "said \"no\", twice")
         let row = InstancesCSV.row(r, Self.env)
         // The join is not in total_s: it is kept out of start.
-        #expect(row == "r1,h,6.18,overlay,busybox,start,churn,ext4,\"rw,relatime\",0.1.0,1,0,0,1,0,0,container,0,none,0,7,2,0,0.001234,0.000500,0.000400,"
+        #expect(row == "r1,h,6.18,overlay,busybox,start,churn,ext4,\"rw,relatime\",0.1.0,1,0,0,1,0,0,container,0,none,0,,7,2,0,0.001234,0.000500,0.000400,"
             + "0.001000,0.003135,0.012500,,,,,,,,,,,,,,,,,,,run,,\"said \"\"no\"\", twice\"\n")
     }
 

@@ -12,6 +12,10 @@ public enum HTMLReport {
     public static func render(_ data: ReportData) -> String {
         var body = "<h1>cowbench results</h1>\n"
         for runs in ReportGroups.comparisons(data) { body += comparison(runs) }
+        for h in HostComparison.all(data) {
+            body += "<h2>\(HTML.escape("Hosts compared: \(h.title)"))</h2>\n" + h.table.html
+            body += "<ul>" + h.verdicts.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul>\n" + h.chart
+        }
         for x in data.exhaustions { body += exhaustion(x) }
         if !data.claims.isEmpty {
             body += "<h2>\(HTML.escape(ReportTables.claimsHeading(data.claims)))</h2>\n" + ReportTables.claims(data.claims).html

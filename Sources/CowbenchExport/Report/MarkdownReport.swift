@@ -17,6 +17,10 @@ public enum MarkdownReport {
             let verdicts = Verdicts.lines(summaries)
             if !verdicts.isEmpty { out += "\n" + verdicts.map { "- \($0)\n" }.joined() }
         }
+        for h in HostComparison.all(data) {
+            out += "\n## Hosts compared: \(h.title)\n\n" + h.table.markdown
+            if !h.verdicts.isEmpty { out += "\n" + h.verdicts.map { "- \($0)\n" }.joined() }
+        }
         for x in data.exhaustions {
             let e = x.environment
             out += "\n## Running out of space: \(e.driver) on \(x.samples.first.map { ReportTables.mib($0.fsSize) } ?? "?") \(e.fsType)\n\n"

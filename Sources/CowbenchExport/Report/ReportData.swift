@@ -19,6 +19,8 @@ public struct ReportData: Sendable, Encodable {
         public var rounds = 1, block = 0, parallel = 1, warmup = 0, usageEvery = 0
         public var seed: UInt64 = 0
         public var isolation = ""
+        /// `--label`s, `;`-separated; nil in runs without any.
+        public var labels: String?
     }
 
     /// One driver's instances from one run.
@@ -39,6 +41,7 @@ public struct ReportData: Sendable, Encodable {
                                      mountOptions: e.mountOptions, cowbenchVersion: e.version)
             (env.rounds, env.block, env.seed, env.parallel, env.warmup, env.usageEvery, env.isolation) =
                 (e.rounds, e.block, e.seed, e.parallel, e.warmup, e.usageEvery, e.isolation)
+            env.labels = e.labels ?? ""
             var s = RunSummary(environment: env)
             var byRound: [Int: [Double]] = [:]
             for i in instances {
@@ -244,7 +247,7 @@ public struct ReportData: Sendable, Encodable {
                     workload: r["workload"], mode: r["mode"], fsType: r["fs_type"], mountOptions: r["mount_options"],
                     version: r["cowbench_version"], rounds: Int(r["rounds"]) ?? 1, block: Int(r["block"]) ?? 0,
                     parallel: Int(r["parallel"]) ?? 1, warmup: Int(r["warmup"]) ?? 0, usageEvery: Int(r["usage_every"]) ?? 0,
-                    seed: UInt64(r["seed"]) ?? 0, isolation: r["isolation"])
+                    seed: UInt64(r["seed"]) ?? 0, isolation: r["isolation"], labels: r["labels"].isEmpty ? nil : r["labels"])
     }
 
     static func space(_ r: Row) -> Space {
