@@ -2,8 +2,9 @@
 # The release on a host without a Swift toolchain: a fresh Debian minbase
 # (debootstrap), the .deb installed there with apt, and cowbench doctor,
 # drivers and a compare run inside it (chroot, with /proc, /sys and /dev
-# bound), then a check that nothing is left mounted or attached, inside or
-# outside. Slow (minutes): scripts/test.sh runs it only where debootstrap
+# bound, and the chroot's directory bound onto itself, so that / is a mount
+# point there), then a check that nothing is left mounted or attached,
+# inside or outside. Slow (minutes): scripts/test.sh runs it only where debootstrap
 # can reach apt's mirror.
 #
 #   scripts/test-release.sh [dist/cowbench_VERSION_ARCH.deb]
@@ -67,6 +68,11 @@ unshare_body() {
     inside env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "/tmp/$(basename "$deb")" \
         > "$work/apt.log" 2>&1 || { tail -n 20 "$work/apt.log" >&2; fail "apt install"; }
     inside cowbench --version
+    # A plain chroot's / is no mount point, which the box needs: said up front.
+    inside cowbench compare --instances 1 > "$work/plain.txt" 2>&1 && fail "compare ran in a chroot whose / is not a mount point"
+    grep -q "/ is not a mount point here" "$work/plain.txt" || { cat "$work/plain.txt" >&2; fail "no clear refusal in a plain chroot"; }
+    # As arch-chroot does: the chroot's directory bound onto itself (with what is mounted below it).
+    mount --rbind "$root" "$root"
     inside cowbench doctor > "$work/doctor.txt" 2>&1 || { cat "$work/doctor.txt" >&2; fail "cowbench doctor"; }
     inside cowbench drivers | tee "$work/drivers.txt" | grep -q "^overlay *works" || { cat "$work/drivers.txt" >&2; fail "cowbench drivers"; }
     inside cowbench compare --instances 20 --out /tmp/out > "$work/compare.txt" 2>&1 \
@@ -77,7 +83,7 @@ unshare_body() {
         || fail "summary.csv does not record the commit"
     # Inside: only the chroot's own binds; nothing under cowbench's state.
     local left
-    left=$(findmnt -rn -o TARGET | grep "^$root" | grep -v -E "^$root/(proc|sys|dev)(/|$)" || true)
+    left=$(findmnt -rn -o TARGET | grep "^$root" | grep -v -x "$root" | grep -v -E "^$root/(proc|sys|dev)(/|$)" || true)
     [ -z "$left" ] || fail "left mounted inside the chroot: $left"
     inside cowbench cleanup | grep -q "nothing to clean up" || fail "cleanup found leftovers"
 }

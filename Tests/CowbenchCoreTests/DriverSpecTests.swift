@@ -65,3 +65,20 @@ import Testing
         #expect(spawned.trimmingCharacters(in: .whitespaces) == "0 1 2 3", "\(spawned)")
     }
 }
+
+/// Where / is no mount point (a plain chroot), the box cannot work, and every
+/// driver says why up front; scripts/test-release.sh sees it in a real chroot.
+@Suite struct RootMountTests {
+    @Test func thisHostsRootIsAMountPoint() {
+        #expect(HostCheck.rootProblem() == nil)
+    }
+
+    @Test func aChrootsMountinfoWithoutRootIsNamed() throws {
+        // What /proc/self/mountinfo showed inside `chroot DIR` with only /proc mounted there.
+        let chroot = "1133 1132 0:22 / /proc rw,relatime - proc proc rw\n"
+        let problem = try #require(HostCheck.rootProblem(mountinfo: chroot))
+        #expect(problem.contains("/ is not a mount point here") && problem.contains("mount --rbind DIR DIR"))
+        let bound = "1134 1100 254:0 /var/tmp/cr / rw,relatime - ext4 /dev/vda rw\n" + chroot
+        #expect(HostCheck.rootProblem(mountinfo: bound) == nil)
+    }
+}

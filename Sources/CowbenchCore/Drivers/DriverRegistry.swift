@@ -78,7 +78,7 @@ public enum DriverRegistry {
 
     /// Whether `driver` can run on this host, and if not, why and what to do.
     public static func availability(of driver: any StorageDriver.Type, options: DriverOptions = DriverOptions()) -> (works: Bool, reason: String) {
-        if let problem = HostCheck.privilegeProblem() { return (false, problem) }
+        if let problem = HostCheck.privilegeProblem() ?? HostCheck.rootProblem() { return (false, problem) }
         let caps = driver.capabilities(options)
         if let fs = caps.instanceFilesystem, !HostCheck.kernelHasFilesystem(fs) {
             return (false, "the kernel has no \(fs) filesystem (not in /proc/filesystems; try modprobe \(fs))")
@@ -127,6 +127,18 @@ public enum HostCheck {
               let mask = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16)
         else { return false }
         return mask & (1 << 21) != 0
+    }
+
+    /// An instance's box makes its mounts private and pivots into the
+    /// rootfs, and both need / to be a mount point; inside a plain chroot(8)
+    /// it is not (the kernel says EINVAL). `mountinfo` lists only mounts
+    /// reachable from this process's root, so / is there exactly when it is one.
+    public static func rootProblem(mountinfo: String? = try? FileSystem.read("/proc/self/mountinfo")) -> String? {
+        guard let mountinfo else { return nil }
+        let isMount = mountinfo.split(separator: "\n").contains { $0.split(separator: " ").dropFirst(4).first == "/" }
+        return isMount ? nil : "/ is not a mount point here (a chroot?), so an instance's box can neither make its mounts private nor "
+            + "pivot_root into its rootfs (EINVAL); bind-mount the chroot's directory onto itself before entering it "
+            + "(mount --rbind DIR DIR), as arch-chroot does"
     }
 
     public static func privilegeProblem() -> String? {
