@@ -6,12 +6,12 @@ import Foundation
 /// file reads on its own, rewritten after every claim.
 public enum ClaimsCSV {
     public static let columns = ["claim", "source", "measured", "threshold", "verdict",
-                                 "id", "reason", "seconds", "host", "kernel", "cowbench_version"]
+                                 "id", "reason", "seconds", "host", "kernel", "cowbench_version", "labels"]
 
-    public static func render(_ results: [ClaimResult], host: String, kernel: String, version: String) -> String {
+    public static func render(_ results: [ClaimResult], host: String, kernel: String, version: String, labels: String = "") -> String {
         CSVEncoding.encode([columns] + results.map { r in
             [r.claim, r.source, measured(r.figures), r.threshold, r.verdict.rawValue,
-             r.id, r.reason ?? "", CSVEncoding.seconds(r.seconds), host, kernel, version]
+             r.id, r.reason ?? "", CSVEncoding.seconds(r.seconds), host, kernel, version, labels]
         })
     }
 

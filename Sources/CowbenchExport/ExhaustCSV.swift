@@ -10,16 +10,16 @@ public enum ExhaustCSV {
         "cleaner_backlog",
     ]
 
-    public static let sampleColumns: [String] = Array(InstancesCSV.columns.prefix(10)) + ["instance", "seconds"] + space
+    public static let sampleColumns: [String] = Array(InstancesCSV.columns.prefix(10)) + ["instance", "seconds"] + space + ["labels"]
 
     public static let summaryColumns: [String] = Array(InstancesCSV.columns.prefix(10)) + [
         "mkfs", "reclaim", "step", "instance", "phase", "syscall", "errno", "path", "classification",
-    ] + space + ["relocated_chunks", "helped", "seconds", "peak_meta_used", "peak_cleaner_backlog", "space_back_s"]
+    ] + space + ["relocated_chunks", "helped", "seconds", "peak_meta_used", "peak_cleaner_backlog", "space_back_s", "labels"]
 
     public static func header() -> String { CSVEncoding.encode([Array(sampleColumns)]) }
 
     public static func sample(_ s: ExhaustSample, _ env: RunEnvironment) -> String {
-        CSVEncoding.encode([EnvironmentFields.of(env) + ["\(s.instance)", CSVEncoding.seconds(s.seconds)] + spaceFields(s)])
+        CSVEncoding.encode([EnvironmentFields.of(env) + ["\(s.instance)", CSVEncoding.seconds(s.seconds)] + spaceFields(s) + [env.labels]])
     }
 
     public static func summary(_ o: ExhaustOutcome) -> String {
@@ -45,7 +45,7 @@ public enum ExhaustCSV {
             rows.append(lead + ["new instance after recovery", "", "", "", "", "", usable ? "usable" : "still failing"]
                         + Array(repeating: "", count: space.count) + ["", "", "", "", "", ""])
         }
-        return E.encode(rows)
+        return E.encode([rows[0]] + rows.dropFirst().map { $0 + [o.environment.labels] })
     }
 
     static func spaceFields(_ s: ExhaustSample) -> [String] {

@@ -59,9 +59,10 @@ public final class Exhaustion {
         let workload = c.like.map { "\($0.rawValue)(files=\(c.newFiles)x\(c.newFileSize))" }
             ?? "exhaust(modify=\(c.modifyFiles),new=\(c.newFiles)x\(c.newFileSize))"
         let mode = c.like != nil ? (c.remove ? "rm" : "kept") : staged ? "fragmented" : "plain"
-        let env = RunEnvironment(runID: runID, host: HostInfo.hostname, kernel: HostInfo.kernelRelease, driver: c.driver,
+        var env = RunEnvironment(runID: runID, host: HostInfo.hostname, kernel: HostInfo.kernelRelease, driver: c.driver,
                                  image: c.image, workload: workload, mode: mode, filesystem: fs.typeName,
                                  mountOptions: mount?.options ?? "", cowbenchVersion: version)
+        env.labels = c.labels.joined(separator: ";")
         var outcome = ExhaustOutcome(environment: env, mkfs: (workspace.scratch?.mkfsArguments ?? []).joined(separator: " "),
                                      reclaim: Self.reclaimSettings(loopDevice: workspace.scratch?.loopDevice),
                                      instancesCreated: 0, seconds: 0)

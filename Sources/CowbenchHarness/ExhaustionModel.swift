@@ -3,6 +3,8 @@ import CowbenchCore
 /// How an exhaustion run is set up.
 public struct ExhaustConfiguration: Sendable {
     public var driver = "btrfs"
+    /// The user's `--label KEY=VALUE`s, recorded with every row.
+    public var labels: [String] = []
     /// Busybox plus 3,000 files of 2 KiB or less: btrfs stores those inline
     /// in metadata, so every instance that touches them copies tree blocks.
     public var image = "synthetic:layers=2,files=3000,sizes=512:50/2k:50,depth=2,delete=0,overwrite=0,seed=7"

@@ -18,6 +18,7 @@ struct BaselineCommand: ParsableCommand {
     @Option(help: "How each process is boxed, in cowbench and the C loop alike: container or chroot.") var isolation: Isolation = .container
     @Flag(help: "Overwrite what --out already holds.") var force = false
     @Option(help: "Directory for baseline.csv and instances.csv (default results/<date>-<host>-<id>).") var out: String?
+    @Option(name: .customLong("label"), help: "KEY=VALUE recorded with every row (repeatable), as for compare.") var labels: [String] = []
 
     var driverList: [String] { DriverRegistry.splitSpecs(drivers) }
 
@@ -26,6 +27,7 @@ struct BaselineCommand: ParsableCommand {
         if instances < 1 { throw ValidationError("--instances must be at least 1, not \(instances)") }
         if warmup < 0 { throw ValidationError("--warmup cannot be negative") }
         _ = try parseScratchSize(scratchSize)
+        try BenchmarkOptions.validateLabels(labels)
     }
 
     func run() throws {
@@ -57,6 +59,7 @@ struct BaselineCommand: ParsableCommand {
                 defer { raw.close() }
                 var row = BaselineComparison(driver: driver, baseline: raw.result)
                 var c = RunConfiguration(driver: driver)
+                c.labels = labels
                 c.image = image
                 c.instances = instances
                 c.warmup = warmup
@@ -86,7 +89,8 @@ struct BaselineCommand: ParsableCommand {
                 row.cowbenchSecondsPerInstance = summary.wallSeconds / Double(summary.instances)
                 rows.append(row)
                 try writer.write("baseline.csv", BaselineCSV.render(rows, host: HostInfo.hostname, kernel: HostInfo.kernelRelease,
-                                                                    version: CowbenchVersion.string, image: image, instances: instances))
+                                                                    version: CowbenchVersion.string, image: image, instances: instances,
+                                                                    labels: labels.joined(separator: ";")))
             }
             guard !rows.isEmpty else {
                 try exitIfInterrupted(results: writer.directory)

@@ -17,6 +17,7 @@ struct ClaimsCommand: ParsableCommand {
     @Option(help: "Comma-separated claims to check (default: all): \(Claims.ids.joined(separator: ", ")).") var only: String?
     @Flag(help: "Overwrite what --out already holds.") var force = false
     @Option(help: "Directory for claims.csv and the report (default results/<date>-<host>-<id>).") var out: String?
+    @Option(name: .customLong("label"), help: "KEY=VALUE recorded with every row (repeatable), as for compare.") var labels: [String] = []
 
     var selected: [any ClaimCheck] {
         guard let only else { return Claims.all }
@@ -25,6 +26,7 @@ struct ClaimsCommand: ParsableCommand {
     }
 
     func validate() throws {
+        try BenchmarkOptions.validateLabels(labels)
         if let only {
             for id in only.split(separator: ",").map(String.init) where !Claims.ids.contains(id) {
                 throw ValidationError("--only: '\(id)' is not a claim; choose from \(Claims.ids.joined(separator: ", "))")
@@ -51,7 +53,7 @@ struct ClaimsCommand: ParsableCommand {
                 ProgressBar.clearStatus()
                 Diagnostics.note("claim \(done.count)/\(checks.count) \(r.id): \(r.verdict.rawValue) (\(Int(r.seconds.rounded())) s)")
                 try writer.write("claims.csv", ClaimsCSV.render(done, host: HostInfo.hostname, kernel: HostInfo.kernelRelease,
-                                                                 version: CowbenchVersion.string))
+                                                                 version: CowbenchVersion.string, labels: labels.joined(separator: ";")))
             }
             try exitIfInterrupted(results: writer.directory)
             print("claims on \(HostInfo.hostname), kernel \(HostInfo.kernelRelease):")

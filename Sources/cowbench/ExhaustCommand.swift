@@ -29,6 +29,7 @@ struct ExhaustCommand: ParsableCommand {
     @Flag(help: "After the failure, delete instances, wait for the cleaner and balance, measuring each step.") var recover = false
     @Flag(help: "Overwrite what --out already holds.") var force = false
     @Option(help: "Directory for exhaust.csv and exhaust-summary.csv (default results/<date>-<host>-<id>).") var out: String?
+    @Option(name: .customLong("label"), help: "KEY=VALUE recorded with every row (repeatable), as for compare.") var labels: [String] = []
 
     func validate() throws {
         try validateDriverName(driver, flag: "--driver")
@@ -42,6 +43,7 @@ struct ExhaustCommand: ParsableCommand {
         if modifyFiles < 0 || (newFiles ?? 0) < 0 { throw ValidationError("--modify-files and --new-files cannot be negative") }
         if let newFileSize, ByteSize.parse(newFileSize) == nil { throw ValidationError("--new-file-size '\(newFileSize)' is not a size") }
         if remove && like == nil { throw ValidationError("--rm removes runtime containers; use it with --like docker") }
+        try BenchmarkOptions.validateLabels(labels)
     }
 
     func run() throws {
@@ -56,6 +58,7 @@ struct ExhaustCommand: ParsableCommand {
             c.size = ByteSize.parse(size)!
             c.image = image
             c.like = like
+            c.labels = labels
             c.remove = remove
             c.maxInstances = maxInstances ?? (like == nil ? 300 : remove ? 1000 : 2000)
             c.modifyFiles = like == nil ? modifyFiles : 0

@@ -37,7 +37,7 @@ import Testing
         let lines = ExhaustCSV.summary(Self.outcome).split(separator: "\n")
         #expect(lines.count == 4, "header, failure, one step, the proof")
         #expect(lines[1].contains(",failure,6,write,mkdir,ENOSPC,/x/e6/cowbench-exhaust,metadata,"))
-        #expect(lines[2].contains(",balance -dusage=50,0,recover,") && lines[2].hasSuffix(",1,yes,0.080000,,,"),
+        #expect(lines[2].contains(",balance -dusage=50,0,recover,") && lines[2].hasSuffix(",1,yes,0.080000,,,,"),
                 "churn columns stay empty on a step row")
         #expect(lines[3].contains("usable"))
     }

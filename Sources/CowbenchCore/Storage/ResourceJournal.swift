@@ -155,11 +155,10 @@ public final class ResourceJournal: @unchecked Sendable {
     @discardableResult
     public func teardown() throws -> [Resource] {
         var removed: [Resource] = []
-        var firstError: Error?
         // Daemons first: they live outside any filesystem, so going "as a
         // whole" below would forget them running, and a stopped one would
         // make a plain unmount of its mount wait.
-        do { removed = try stopDaemons() } catch { firstError = error }
+        var firstError = removeEach(into: &removed, where: Self.isDaemon)
         for mountPoint in ownFilesystems() {
             do {
                 for m in Mounts.mounts(under: mountPoint) where m.mountPoint != mountPoint { try Mounts.unmount(m.mountPoint) }
@@ -172,15 +171,7 @@ public final class ResourceJournal: @unchecked Sendable {
                 firstError = firstError ?? error
             }
         }
-        for r in resources.reversed() {
-            do {
-                try Self.remove(r)
-                forget(r)
-                removed.append(r)
-            } catch {
-                firstError = firstError ?? error
-            }
-        }
+        if let e = removeEach(into: &removed) { firstError = firstError ?? e }
         if firstError == nil, resources.isEmpty { try? FileSystem.unlink(path) }
         if let firstError { throw firstError }
         return removed
@@ -191,19 +182,26 @@ public final class ResourceJournal: @unchecked Sendable {
     @discardableResult
     public func stopDaemons() throws -> [Resource] {
         var stopped: [Resource] = []
+        if let e = removeEach(into: &stopped, where: Self.isDaemon) { throw e }
+        return stopped
+    }
+
+    private static func isDaemon(_ r: Resource) -> Bool { if case .daemon = r { true } else { false } }
+
+    /// Removes each live resource `include` picks, newest first, going on
+    /// past failures; returns the first failure.
+    private func removeEach(into removed: inout [Resource], where include: (Resource) -> Bool = { _ in true }) -> Error? {
         var firstError: Error?
-        for r in resources.reversed() {
-            guard case .daemon = r else { continue }
+        for r in resources.reversed() where include(r) {
             do {
                 try Self.remove(r)
                 forget(r)
-                stopped.append(r)
+                removed.append(r)
             } catch {
                 firstError = firstError ?? error
             }
         }
-        if let firstError { throw firstError }
-        return stopped
+        return firstError
     }
 
     /// Mount points of live mounts whose source is a live loop device of this journal.
