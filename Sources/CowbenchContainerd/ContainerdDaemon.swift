@@ -23,9 +23,10 @@ public final class ContainerdDaemon: Sendable {
         }
         self.directory = directory
         config = directory + "/config.toml"
-        // A unix socket path has 108 bytes; a deep state directory would not fit.
+        // containerd takes unix socket paths up to 104 bytes, and its ttrpc
+        // socket is this one's path plus ".ttrpc"; a deep state directory would not fit.
         let inside = directory + "/c.sock"
-        socket = inside.utf8.count < 100 ? inside : "/run/cowbench-containerd-\(Self.shortHash(directory)).sock"
+        socket = (inside + ".ttrpc").utf8.count <= 104 ? inside : "/run/cowbench-containerd-\(Self.shortHash(directory)).sock"
         try journal.record(.directory(directory))
         try FileSystem.mkdir(directory, mode: 0o700)
         if socket != inside {

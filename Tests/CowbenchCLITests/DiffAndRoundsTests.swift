@@ -27,12 +27,14 @@ struct DiffAndRoundsTests {
         #expect(figureLines.count == 5, "sustained and four phases: \(same.stdout)")
         #expect(figureLines.allSatisfy { $0.contains("  ~  ") }, "all ~ against itself: \(same.stdout)")
 
-        let worse = try CLI.run(["diff", small, large])
+        // Phases the workload does not touch (create) move by up to 11% between
+        // two runs on this noisy host (README): the threshold it advises.
+        let worse = try CLI.run(["diff", small, large, "--threshold", "15%"])
         #expect(worse.status == 2, "2000 files take longer than 10: \(worse.all)")
         let runLine = worse.stdout.split(separator: "\n").first { $0.contains("  run  ") }.map(String.init) ?? ""
         #expect(runLine.contains("%") && !runLine.contains("  ~  "), "run changed significantly: \(runLine)")
 
-        let better = try CLI.run(["diff", large, small, "--format", "json"])
+        let better = try CLI.run(["diff", large, small, "--format", "json", "--threshold", "15%"])
         #expect(better.status == 4, "only improvements the other way: \(better.all)")
         let json = try JSONSerialization.jsonObject(with: Data(better.stdout.utf8)) as? [String: Any]
         #expect((json?["rows"] as? [Any])?.count == 5)
