@@ -19,9 +19,12 @@ struct HostComparison {
     var hosts: [String]
     /// Drivers in the order they first appear.
     var drivers: [String]
-    /// Each host's first run of each driver, for verdicts and the chart.
-    var summaries: [String: [String: RunSummary]]
     var rows: [Row] = []
+
+    /// `host`'s first run of `driver`, for verdicts and the chart.
+    func summary(_ host: String, _ driver: String) -> RunSummary? {
+        rows.first { $0.host == host && $0.driver == driver }?.summary
+    }
 
     /// The key a run's host is known by.
     static func hostKey(_ e: ReportData.Environment) -> String {
@@ -48,14 +51,12 @@ struct HostComparison {
             let key = [e.image, e.workload, e.mode].joined(separator: "\u{1f}")
             if groups[key] == nil {
                 order.append(key)
-                groups[key] = HostComparison(title: "\(e.workload) on \(e.image), \(e.mode)", hosts: [], drivers: [], summaries: [:])
+                groups[key] = HostComparison(title: "\(e.workload) on \(e.image), \(e.mode)", hosts: [], drivers: [])
             }
             let host = hostKey(e)
             if !groups[key]!.hosts.contains(host) { groups[key]!.hosts.append(host) }
             if !groups[key]!.drivers.contains(e.driver) { groups[key]!.drivers.append(e.driver) }
             groups[key]!.rows.append(Row(driver: e.driver, host: host, filesystem: filesystem(e), summary: r.summary))
-            // A host that ran a driver twice keeps its first run, as given.
-            if groups[key]!.summaries[host]?[e.driver] == nil { groups[key]!.summaries[host, default: [:]][e.driver] = r.summary }
         }
         return order.compactMap { groups[$0] }.filter(\.comparesSettings)
     }
@@ -77,7 +78,7 @@ struct HostComparison {
     /// The driver with the lowest sustained cost on `host`, when its interval
     /// lies below every other's: otherwise no driver is cheapest there.
     func cheapest(on host: String) -> String? {
-        let costs = drivers.compactMap { d in summaries[host]?[d]?.sustained.map { (d, $0) } }
+        let costs = drivers.compactMap { d in summary(host, d)?.sustained.map { (d, $0) } }
         guard costs.count > 1, let best = costs.min(by: { $0.1.value < $1.1.value }) else { return nil }
         for (d, other) in costs where d != best.0 {
             guard let ratio = other.ratio(to: best.1), let i = ratio.interval, i.lowerBound > 1 else { return nil }
@@ -100,10 +101,7 @@ struct HostComparison {
     var chart: String {
         BarChart(title: "Sustained cost per instance by host (\(title))", yLabel: "ms per instance", categories: hosts,
                  series: drivers.enumerated().map { i, d in
-                     (name: d, color: Self.palette[i % Self.palette.count],
-                      values: hosts.map { h in (summaries[h]?[d]?.sustained?.value ?? 0) * 1000 })
+                     (name: d, color: HTMLReport.color(d, i), values: hosts.map { h in (summary(h, d)?.sustained?.value ?? 0) * 1000 })
                  }).svg()
     }
-
-    static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f"]
 }
